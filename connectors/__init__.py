@@ -1,0 +1,1 @@
+"""obflow package."""

@@ -1,0 +1,419 @@
+"""LOBSTER historical files: a message file and its orderbook file, decoded into events.
+
+The orderbook file's row k is the top-N book after message k. Replay starts from row 0 as a
+snapshot (after the trade of message 0, if it was one) and then decodes messages 1..n-1:
+
+* types 4, 5 and 6 give a TRADE whose aggressor is the opposite of the resting order's
+  direction (LOBSTER readme: executing a sell limit order is a buyer-initiated trade);
+* types 1-4 give a BOOK_DELTA at the message's price: the size in the previous row plus or
+  minus the message's size, computed from the message, never copied from the next row;
+* a level-N file only covers N levels per side, so levels that slide into view when a
+  visible level empties, and levels pushed out of view by a better one, come from the
+  orderbook rows as BOOK_DELTAs flagged ``F_VIEW``. Only prices beyond the previous or next
+  row's N-th level are taken from rows, so a wrong decoding inside the view stays visible
+  to ``obflow check-book``;
+* type 7 gives HALT (price -1) or RESUME (price 0 or 1).
+
+Every event's ``seq`` is the 1-based line of its message, so errors can name file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numba import njit
+
+from engine.errors import DataError
+from engine.errors import SequenceError
+from engine.events import BOOK_DELTA
+from engine.events import F_LAST
+from engine.events import F_SNAPSHOT
+from engine.events import F_VIEW
+from engine.events import HALT
+from engine.events import RESUME
+from engine.events import TRADE
+from engine.events import event_dtype
+from engine.instrument import InstrumentSpec
+from engine.instrument import lobster_instrument
+
+EMPTY_ASK = 9_999_999_999  #: price of an empty ask slot in an orderbook row
+EMPTY_BID = -9_999_999_999  #: price of an empty bid slot
+MESSAGE_COLUMNS = 6
+EXCHANGE_TZ = "America/New_York"  #: LOBSTER times are seconds after midnight, NASDAQ local time
+
+_NAME = re.compile(
+    r"^(?P<ticker>.+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
+    r"(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(?P<gz>\.gz)?$"
+)
+
+# Message columns after parsing.
+M_TIME, M_TYPE, M_ID, M_SIZE, M_PRICE, M_DIR = range(6)
+
+
+@dataclass(frozen=True)
+class LobsterPair:
+    """A message file and the orderbook file that belongs to it."""
+
+    message: Path
+    orderbook: Path
+    ticker: str
+    date: str
+    levels: int
+
+    @classmethod
+    def from_message(cls, message: str | Path) -> LobsterPair:
+        """Find the orderbook file beside a message file, by LOBSTER's naming scheme."""
+        message = Path(message)
+        m = _NAME.match(message.name)
+        if not m or m["kind"] != "message":
+            raise DataError(str(message), 0, "not a LOBSTER message file name "
+                            "(TICKER_YYYY-MM-DD_START_END_message_N.csv[.gz])")
+        stem = message.name.replace("_message_", "_orderbook_")
+        candidates = [message.with_name(stem), message.with_name(stem.removesuffix(".gz")),
+                      message.with_name(stem + ".gz" if not stem.endswith(".gz") else stem)]
+        for orderbook in candidates:
+            if orderbook.exists():
+                return cls(message, orderbook, m["ticker"], m["date"], int(m["levels"]))
+        raise DataError(str(message), 0, f"no orderbook file beside it ({candidates[0].name})")
+
+    @classmethod
+    def from_files(cls, message: str | Path, orderbook: str | Path) -> LobsterPair:
+        """A pair given explicitly; the date defaults to 1970-01-01 if the name has none."""
+        message, orderbook = Path(message), Path(orderbook)
+        m = _NAME.match(message.name)
+        ticker, date = (m["ticker"], m["date"]) if m else (message.stem, "1970-01-01")
+        return cls(message, orderbook, ticker, date, levels=0)
+
+
+def find_pairs(path: str | Path) -> list[LobsterPair]:
+    """A message file, or a folder of LOBSTER pairs (sorted by name, so by ticker and date)."""
+    path = Path(path)
+    if path.is_dir():
+        messages = sorted(p for p in path.iterdir() if _NAME.match(p.name)
+                          and "_message_" in p.name)
+        if not messages:
+            raise DataError(str(path), 0, "no LOBSTER message files in this folder")
+        return [LobsterPair.from_message(p) for p in messages]
+    return [LobsterPair.from_message(path)]
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
+
+
+def _first_bad_line(path: Path, columns: int | None, parsers: list) -> tuple[int, str]:
+    """Slow path after a fast parse failed: find the first bad line and say what is wrong."""
+    with _open_text(path) as f:
+        for line_no, row in enumerate(csv.reader(f), start=1):
+            want = columns or len(parsers)
+            if len(row) != want:
+                return line_no, f"expected {want} columns, found {len(row)}"
+            for col, field in enumerate(row):
+                parse = parsers[min(col, len(parsers) - 1)]
+                try:
+                    parse(field)
+                except ValueError:
+                    return line_no, f"column {col + 1}: {field!r} is not a valid {parse.__name__}"
+    return 0, "unreadable"
+
+
+def _time_ns(field: str) -> int:
+    """Seconds after midnight as text, to integer ns without float rounding."""
+    whole, _, frac = field.strip().partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
+        raise ValueError(field)
+    return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0"))
+
+
+def _int(field: str) -> int:
+    return int(field)
+
+
+_time_ns.__name__ = "time (seconds after midnight)"
+_int.__name__ = "integer"
+
+
+def read_messages(path: str | Path) -> np.ndarray:
+    """Parse a message file into an int64 (n, 6) array; time in ns after midnight.
+
+    Validates what the decoder relies on and names the file and line of the first problem.
+    """
+    path = Path(path)
+    dtype = [("t", "U24")] + [(f"c{i}", np.int64) for i in range(1, MESSAGE_COLUMNS)]
+    try:
+        raw = np.loadtxt(path, delimiter=",", dtype=dtype, ndmin=1)
+    except ValueError:
+        line, why = _first_bad_line(path, MESSAGE_COLUMNS, [_time_ns] + [_int] * 5)
+        raise DataError(str(path), line, why) from None
+    out = np.empty((raw.shape[0], MESSAGE_COLUMNS), dtype=np.int64)
+    for i in range(1, MESSAGE_COLUMNS):
+        out[:, i] = raw[f"c{i}"]
+    try:
+        out[:, M_TIME] = _parse_times(raw["t"])
+    except ValueError:
+        line, why = _first_bad_line(path, MESSAGE_COLUMNS, [_time_ns] + [_int] * 5)
+        raise DataError(str(path), line, why) from None
+    _validate_messages(out, str(path))
+    return out
+
+
+def _parse_times(texts: np.ndarray) -> np.ndarray:
+    """Vectorised exact split of ``seconds.fraction`` strings into ns."""
+    parts = np.char.partition(texts, ".")
+    whole = parts[:, 0].astype(np.int64)
+    frac = np.char.ljust(parts[:, 2], 9, "0")
+    if (np.char.str_len(parts[:, 2]) > 9).any():
+        raise ValueError("more than 9 decimals")
+    return whole * 1_000_000_000 + frac.astype(np.int64)
+
+
+def _validate_messages(msgs: np.ndarray, path: str) -> None:
+    def first(mask: np.ndarray) -> int:
+        return int(np.flatnonzero(mask)[0])
+
+    types = msgs[:, M_TYPE]
+    bad = (types < 1) | (types > 7)
+    if bad.any():
+        i = first(bad)
+        raise DataError(path, i + 1, f"unknown event type {types[i]} (LOBSTER has 1-7)")
+    bad = msgs[:, M_SIZE] < 0
+    if bad.any():
+        i = first(bad)
+        raise DataError(path, i + 1, f"negative size {msgs[i, M_SIZE]}")
+    trading = types != 7
+    bad = trading & (msgs[:, M_SIZE] == 0)
+    if bad.any():
+        i = first(bad)
+        raise DataError(path, i + 1, f"zero size in a type {types[i]} message")
+    bad = trading & (msgs[:, M_PRICE] <= 0)
+    if bad.any():
+        i = first(bad)
+        raise DataError(path, i + 1, f"price {msgs[i, M_PRICE]} is not positive")
+    bad = trading & (msgs[:, M_DIR] != 1) & (msgs[:, M_DIR] != -1)
+    if bad.any():
+        i = first(bad)
+        raise DataError(path, i + 1, f"direction {msgs[i, M_DIR]} is neither 1 nor -1")
+    back = np.diff(msgs[:, M_TIME]) < 0
+    if back.any():
+        i = first(back) + 1
+        raise SequenceError(path, i + 1, f"time goes backwards ({msgs[i, M_TIME]} ns after "
+                                         f"{msgs[i - 1, M_TIME]} ns on the line before)")
+
+
+def read_orderbook(path: str | Path, levels: int = 0) -> np.ndarray:
+    """Parse an orderbook file into an int64 (n, 4*levels) array."""
+    path = Path(path)
+    try:
+        ob = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except ValueError:
+        line, why = _first_bad_line(path, 4 * levels or None, [_int])
+        raise DataError(str(path), line, why) from None
+    if ob.shape[1] % 4 or (levels and ob.shape[1] != 4 * levels):
+        want = f"{4 * levels}" if levels else "a multiple of 4"
+        raise DataError(str(path), 1, f"expected {want} columns, found {ob.shape[1]}")
+    sizes = ob[:, 1::2]
+    if (sizes < 0).any():
+        i = int(np.flatnonzero((sizes < 0).any(axis=1))[0])
+        raise DataError(str(path), i + 1, "negative size")
+    return ob
+
+
+@njit(cache=True)
+def _level_size(row: np.ndarray, levels: int, col: int, px: int) -> int:
+    """Size at ``px`` among a row's levels on the side starting at column ``col``."""
+    for j in range(levels):
+        if row[col + 4 * j] == px:
+            return row[col + 4 * j + 1]
+    return 0
+
+
+@njit(cache=True)
+def _beyond(row: np.ndarray, levels: int, col: int, px: int, is_bid: bool) -> bool:
+    """True if the side is full and ``px`` is strictly worse than its last visible level."""
+    last = row[col + 4 * (levels - 1)]
+    if last == EMPTY_ASK or last == EMPTY_BID:
+        return False
+    return px < last if is_bid else px > last
+
+
+@njit(cache=True)
+def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
+    """Decode messages into ``out``; returns (events written, bad line or 0, problem code).
+
+    Problem codes: 1 price off the tick grid, 2 a size going negative, 3 crossed row.
+    """
+    n_out = 0
+    n = msgs.shape[0]
+    for k in range(n):
+        line = k + 1
+        ts = ts_offset + msgs[k, 0]
+        typ = msgs[k, 1]
+        size = msgs[k, 3]
+        price = msgs[k, 4]
+        direction = msgs[k, 5]
+        first = n_out
+        if typ == 4 or typ == 5 or typ == 6:
+            if price % upt != 0:
+                return n_out, line, 1
+            if not count_only:
+                e = out[n_out]
+                e.kind = TRADE
+                e.side = 0 if typ == 6 else -direction
+                e.px_ticks = price // upt
+                e.qty_lots = size
+            n_out += 1
+        elif typ == 7:
+            if not count_only:
+                e = out[n_out]
+                e.kind = HALT if price == -1 else RESUME
+                e.side = 0
+                e.px_ticks = 0
+                e.qty_lots = 0
+            n_out += 1
+        row = ob[k]
+        if k == 0:
+            # The book after message 0 is the starting snapshot.
+            for col in range(4 * levels):
+                if col % 2 == 1:
+                    continue
+                px = row[col]
+                if px == EMPTY_ASK or px == EMPTY_BID:
+                    continue
+                if px % upt != 0:
+                    return n_out, line, 1
+                if not count_only:
+                    e = out[n_out]
+                    e.kind = BOOK_DELTA
+                    e.side = 1 if (col % 4) == 2 else -1
+                    e.px_ticks = px // upt
+                    e.qty_lots = row[col + 1]
+                    e.flags = F_SNAPSHOT
+                n_out += 1
+        else:
+            prev = ob[k - 1]
+            if 1 <= typ <= 4:
+                is_bid = direction == 1
+                col = 2 if is_bid else 0
+                if not _beyond(prev, levels, col, price, is_bid):
+                    if price % upt != 0:
+                        return n_out, line, 1
+                    old = _level_size(prev, levels, col, price)
+                    new = old + size if typ == 1 else old - size
+                    if new < 0:
+                        return n_out, line, 2
+                    if not count_only:
+                        e = out[n_out]
+                        e.kind = BOOK_DELTA
+                        e.side = direction
+                        e.px_ticks = price // upt
+                        e.qty_lots = new
+                    n_out += 1
+            # Levels that slid into view or were pushed out of it.
+            for col in (0, 2):
+                is_bid = col == 2
+                for j in range(levels):
+                    px = row[col + 4 * j]
+                    if px != EMPTY_ASK and px != EMPTY_BID and _beyond(prev, levels, col, px,
+                                                                       is_bid):
+                        if px % upt != 0:
+                            return n_out, line, 1
+                        if not count_only:
+                            e = out[n_out]
+                            e.kind = BOOK_DELTA
+                            e.side = 1 if is_bid else -1
+                            e.px_ticks = px // upt
+                            e.qty_lots = row[col + 4 * j + 1]
+                            e.flags = F_VIEW
+                        n_out += 1
+                    px = prev[col + 4 * j]
+                    if px != EMPTY_ASK and px != EMPTY_BID and _beyond(row, levels, col, px,
+                                                                       is_bid):
+                        if not count_only:
+                            e = out[n_out]
+                            e.kind = BOOK_DELTA
+                            e.side = 1 if is_bid else -1
+                            e.px_ticks = px // upt
+                            e.qty_lots = 0
+                            e.flags = F_VIEW
+                        n_out += 1
+        if not count_only:
+            for i in range(first, n_out):
+                out[i].ts_event = ts
+                out[i].ts_recv = ts
+                out[i].seq = line
+            if n_out > first:
+                out[n_out - 1].flags |= F_LAST
+    return n_out, 0, 0
+
+
+_PROBLEMS = {1: "price is off the instrument's tick grid",
+             2: "the message removes more than the level's size in the previous orderbook row"}
+
+
+def session_offset_ns(date: str, tz: str = EXCHANGE_TZ) -> int:
+    """Epoch ns of local midnight on ``date`` at the exchange."""
+    midnight = dt.datetime.fromisoformat(date).replace(tzinfo=ZoneInfo(tz))
+    return int(midnight.timestamp()) * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class LobsterDay:
+    """One decoded pair: events for the engine plus the raw rows for checks."""
+
+    pair: LobsterPair
+    messages: np.ndarray  # int64 (n, 6), time in ns after midnight
+    orderbook: np.ndarray  # int64 (n, 4L)
+    events: np.ndarray  # event_dtype
+    session_start_ns: int  # epoch ns of local midnight
+
+    @property
+    def levels(self) -> int:
+        return self.orderbook.shape[1] // 4
+
+
+def decode(messages: np.ndarray, orderbook: np.ndarray, instrument: InstrumentSpec, *,
+           source: str = "", ts_offset_ns: int = 0) -> np.ndarray:
+    """Turn parsed message and orderbook arrays into a batch of events (see module doc)."""
+    if messages.shape[0] != orderbook.shape[0]:
+        shorter = min(messages.shape[0], orderbook.shape[0])
+        raise DataError(source, shorter + 1, f"message file has {messages.shape[0]} rows but "
+                        f"orderbook file has {orderbook.shape[0]}")
+    levels = orderbook.shape[1] // 4
+    _check_rows(orderbook, source)
+    upt = instrument.raw_units_per_tick
+    scratch = np.zeros(0, dtype=event_dtype)
+    count, line, problem = _decode(messages, orderbook, upt, levels, ts_offset_ns, scratch, True)
+    if problem:
+        raise DataError(source, line, _PROBLEMS[problem])
+    events = np.zeros(count, dtype=event_dtype)
+    _decode(messages, orderbook, upt, levels, ts_offset_ns, events, False)
+    return events
+
+
+def _check_rows(orderbook: np.ndarray, source: str) -> None:
+    """Refuse an orderbook row whose own best bid is at or above its best ask."""
+    ask, bid = orderbook[:, 0], orderbook[:, 2]
+    crossed = (ask != EMPTY_ASK) & (bid != EMPTY_BID) & (bid >= ask)
+    if crossed.any():
+        i = int(np.flatnonzero(crossed)[0])
+        raise DataError(source.replace("message", "orderbook"), i + 1,
+                        f"orderbook row is crossed: bid {bid[i]} >= ask {ask[i]}")
+
+
+def load_day(pair: LobsterPair, instrument: InstrumentSpec | None = None,
+             tz: str = EXCHANGE_TZ) -> LobsterDay:
+    """Read, validate and decode one LOBSTER pair."""
+    instrument = instrument or lobster_instrument(pair.ticker)
+    messages = read_messages(pair.message)
+    orderbook = read_orderbook(pair.orderbook, pair.levels)
+    offset = session_offset_ns(pair.date, tz)
+    events = decode(messages, orderbook, instrument, source=str(pair.message),
+                    ts_offset_ns=offset)
+    return LobsterDay(pair, messages, orderbook, events, offset)

@@ -1,0 +1,109 @@
+"""The ``obflow`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from engine.errors import ObflowError
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from replay.synth import SynthConfig
+    from replay.synth import simulate
+    from replay.synth import write_lobster
+
+    config = SynthConfig(events=args.events, levels=args.levels, seed=args.seed)
+    message, orderbook = write_lobster(simulate(config), args.out)
+    print(f"wrote {message}\nwrote {orderbook}")
+    return 0
+
+
+def _cmd_check_book(args: argparse.Namespace) -> int:
+    from connectors.lobster import LobsterPair
+    from connectors.lobster import load_day
+    from engine.instrument import lobster_instrument
+    from replay.check_book import check_day
+
+    pair = LobsterPair.from_files(args.message, args.orderbook)
+    instrument = lobster_instrument(pair.ticker, args.tick_size)
+    result = check_day(load_day(pair, instrument), instrument.raw_units_per_tick)
+    if args.json:
+        print(orjson.dumps(result.as_dict()).decode())
+    else:
+        verdict = "OK" if not (result.mismatches or result.message_mismatches) else "MISMATCH"
+        print(f"{verdict}: {result.events:,} events, {result.mismatches} orderbook rows and "
+              f"{result.message_mismatches} messages disagree"
+              + (f" (first at line {result.first_mismatch_line})"
+                 if result.first_mismatch_line else "")
+              + f"; {result.events_per_s:,.0f} events/s")
+    return 0 if not (result.mismatches or result.message_mismatches) else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from engine.config import load_config
+    from engine.report import summary_text
+    from replay.backtest import run_replay
+
+    config = load_config(args.config)
+    out = args.out or config.report.out
+    outcome = run_replay(config, args.data, out)
+    print(summary_text(outcome.result, outcome.timing, outcome.engine))
+    print(f"report: {outcome.report_path}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from engine.bench import run_bench
+
+    run_bench(events=args.events, json_path=args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="obflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic LOBSTER message/orderbook pair")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--events", type=int, default=200_000, help="message rows (default 200000)")
+    p.add_argument("--levels", type=int, default=10, help="book levels per side (default 10)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("check-book", help="rebuild a LOBSTER book and compare every row")
+    p.add_argument("--message", required=True, type=Path)
+    p.add_argument("--orderbook", required=True, type=Path)
+    p.add_argument("--tick-size", default="0.0001",
+                   help="price grid in USD (default 0.0001, LOBSTER's own unit)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_check_book)
+
+    p = sub.add_parser("replay", help="replay data through the full pipeline")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--data", type=Path, help="LOBSTER message file or folder of pairs")
+    p.add_argument("--out", type=Path, help="report folder (default: report.out in config)")
+    p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
+    p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")
+    p.add_argument("--json", type=Path, help="also write the results as JSON")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ObflowError as exc:
+        print(f"obflow {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

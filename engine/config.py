@@ -1,0 +1,174 @@
+"""Engine configuration from TOML: frozen, typed sections that refuse unknown keys.
+
+Each stage owns its config class (``RiskConfig`` beside ``risk.py`` and so on); this module
+only reads the file, checks types and names the field of any problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from decimal import InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.execution import ExecutionConfig
+from engine.instrument import InstrumentSpec
+from engine.risk import RiskConfig
+from strategies import STRATEGIES
+from strategies import ImbalanceMomentumConfig
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """path: a LOBSTER message file or a folder of pairs (``--data`` overrides it)."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    """tick_size and lot_size are decimal strings; price_scale is feed units per currency."""
+
+    symbol: str = "LOBSTER"
+    tick_size: str = "0.01"
+    lot_size: str = "1"
+    price_scale: int = 10_000
+
+    def spec(self) -> InstrumentSpec:
+        try:
+            return InstrumentSpec(self.symbol, Decimal(self.tick_size), Decimal(self.lot_size),
+                                  self.price_scale)
+        except (InvalidOperation, ValueError) as exc:
+            raise ConfigError("instrument", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """Decision points and batching.
+
+    decision_interval_ms: a decision every this much event time (0: off).
+    decision_every_messages: a decision after this many messages (0: off).
+    chunk_events: events per batch on the bus.
+    """
+
+    decision_interval_ms: int = 100
+    decision_every_messages: int = 0
+    chunk_events: int = 65_536
+
+    def __post_init__(self) -> None:
+        if self.decision_interval_ms < 0 or self.decision_every_messages < 0:
+            raise ValueError("decision rules must be non-negative")
+        if not (self.decision_interval_ms or self.decision_every_messages):
+            raise ValueError("set decision_interval_ms or decision_every_messages")
+        if self.chunk_events <= 0:
+            raise ValueError(f"chunk_events must be positive, got {self.chunk_events}")
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """Stage budgets in microseconds; samples over budget are counted."""
+
+    features_budget_us: int = 1_000
+    model_budget_us: int = 1_000
+    end_to_end_budget_us: int = 50_000
+
+    def budgets_ns(self) -> dict[str, int]:
+        return {"features": self.features_budget_us * 1000, "model": self.model_budget_us * 1000,
+                "end_to_end": self.end_to_end_budget_us * 1000}
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """out: folder for report.json (``--out`` overrides it)."""
+
+    out: str = "build/report"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    strategy_name: str = "imbalance_momentum"
+    strategy: Any = field(default_factory=ImbalanceMomentumConfig)  # the strategy config
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+    def as_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["strategy"] = {"name": self.strategy_name, **dataclasses.asdict(self.strategy)}
+        del out["strategy_name"]
+        return out
+
+
+_SECTIONS = {"data": DataConfig, "instrument": InstrumentConfig, "replay": ReplayConfig,
+             "risk": RiskConfig, "execution": ExecutionConfig, "latency": LatencyConfig,
+             "report": ReportConfig}
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    if annotation is Any:
+        return True
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return any(_accepts(a, value) for a in typing.get_args(annotation))
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def build_section(cls: type, table: dict, section: str) -> Any:
+    """Instantiate ``cls`` from a TOML table, refusing unknown keys and wrong types."""
+    if not isinstance(table, dict):
+        raise ConfigError(section, "must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key, value in table.items():
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(f"{section}.{key}", f"unknown key (known: {known})")
+        if not _accepts(hints[key], value):
+            raise ConfigError(f"{section}.{key}",
+                              f"expected {getattr(hints[key], '__name__', hints[key])}, "
+                              f"got {type(value).__name__} {value!r}")
+    try:
+        return cls(**table)
+    except ValueError as exc:
+        raise ConfigError(section, str(exc)) from None
+
+
+def parse_config(raw: dict, source: str = "<config>") -> EngineConfig:
+    unknown = set(raw) - set(_SECTIONS) - {"strategy"}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"unknown section in {source} "
+                          f"(known: {', '.join(sorted([*_SECTIONS, 'strategy']))})")
+    sections = {name: build_section(cls, raw.get(name, {}), name)
+                for name, cls in _SECTIONS.items()}
+    strategy_table = dict(raw.get("strategy", {}))
+    name = strategy_table.pop("name", "imbalance_momentum")
+    if name not in STRATEGIES:
+        raise ConfigError("strategy.name", f"unknown strategy {name!r} "
+                          f"(known: {', '.join(sorted(STRATEGIES))})")
+    strategy_config = build_section(STRATEGIES[name][0], strategy_table, "strategy")
+    return EngineConfig(strategy_name=name, strategy=strategy_config, **sections)
+
+
+def load_config(path: str | Path) -> EngineConfig:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("--config", f"no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", f"{path}: {exc}") from None
+    return parse_config(raw, str(path))

@@ -1,0 +1,212 @@
+"""The engine: book -> features -> strategy -> risk -> paper execution, every stage timed.
+
+``Engine.process(batch)`` is the one entry point for both drivers. It runs the compiled loop
+(``engine.loop.run_until``) until the next wakeup, then hands control to Python for the
+decision stages, and continues. Wakeups are event times: the next decision point, the arrival
+of an order in flight, and the holding-limit deadline. The clock is moved to each wakeup's
+event time; the wall clock is read only to time the stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from time import perf_counter_ns
+
+import numpy as np
+
+from engine.book import L2Book
+from engine.clock import SimClock
+from engine.config import EngineConfig
+from engine.errors import CrossedBookError
+from engine.execution import PaperExecution
+from engine.features import FeatureSchema
+from engine.features import evaluate
+from engine.features import new_state
+from engine.instrument import InstrumentSpec
+from engine.latency import StageLatency
+from engine.loop import COUNT_REACHED
+from engine.loop import CROSSED
+from engine.loop import OUT_OF_RANGE
+from engine.loop import TIME_REACHED
+from engine.loop import run_until
+from engine.orders import Fill
+from engine.orders import OrderIntent
+from engine.portfolio import Portfolio
+from engine.risk import RiskManager
+from engine.risk import RiskState
+from engine.risk import forced_exit
+from engine.risk import holding_deadline_ns
+from strategies import Strategy
+from strategies import make_strategy
+from strategies.base import DecisionView
+
+NEVER = np.iinfo(np.int64).max
+STAGES = ("book", "features", "strategy", "risk", "execution", "end_to_end")
+
+
+@dataclass(frozen=True)
+class EquityMark:
+    ts_ns: int
+    equity2: int  #: twice (cash + position at mid), ticks x lots
+    position: int
+
+
+class Engine:
+    """One instrument's pipeline. Collaborators are built from config or passed in."""
+
+    def __init__(self, config: EngineConfig, instrument: InstrumentSpec, *,
+                 strategy: Strategy | None = None, clock: SimClock | None = None) -> None:
+        self.config = config
+        self.instrument = instrument
+        self.schema = FeatureSchema()
+        self.strategy = strategy or make_strategy(config.strategy_name, config.strategy)
+        self.clock = clock or SimClock()
+        self.risk = RiskManager(config.risk)
+        self.execution = PaperExecution(config.execution)
+        self.portfolio = Portfolio()
+        self.latency = StageLatency(config.latency.budgets_ns())
+        for stage in STAGES:
+            self.latency.stage(stage)
+        self.book = L2Book()
+        self.fstate = new_state()
+        self.fvec = np.zeros(len(self.schema.names))
+        self._interval_ns = config.replay.decision_interval_ms * 1_000_000
+        self._every = config.replay.decision_every_messages or NEVER
+        self.events = 0
+        self.decisions = 0
+        self.fill_log: list[Fill] = []
+        self.intents: list[tuple[int, OrderIntent]] = []
+        self.marks: list[EquityMark] = []
+        self.last_ts_ns = 0
+        self.source = ""
+        self.start_session("")
+
+    # -- sessions -------------------------------------------------------------------------
+    def start_session(self, source: str) -> None:
+        """A new day or file: empty book and feature state; positions carry over."""
+        self.source = source
+        self.book.clear()
+        self.book.source = source
+        self.fstate[:] = 0.0
+        self._next_decision = None
+        self._at_boundary = True
+
+    # -- the driver-facing entry point ---------------------------------------------------
+    def process(self, batch: np.ndarray) -> None:
+        """Apply a batch of events, stopping at every wakeup on the way."""
+        n = len(batch)
+        i = 0
+        book = self.book
+        while i < n:
+            if self._next_decision is None and self._interval_ns:
+                first = int(batch["ts_event"][i])
+                self._next_decision = (first // self._interval_ns + 1) * self._interval_ns
+            stop = self._next_wakeup()
+            t0 = perf_counter_ns()
+            j, reason = run_until(book.bid, book.ask, book.hdr, self.fstate, batch, i, stop,
+                                  self._every, self._at_boundary)
+            t1 = perf_counter_ns()
+            self.latency.record("book", t1 - t0)
+            self.events += j - i
+            if j > 0:
+                self.last_ts_ns = int(batch["ts_event"][j - 1])
+                self._at_boundary = bool(batch["flags"][j - 1] & 1)
+            if reason == OUT_OF_RANGE:
+                book.make_room(int(batch["px_ticks"][j]), seq=int(batch["seq"][j]))
+            elif reason == CROSSED:
+                raise CrossedBookError(
+                    f"crossed book: best bid {book.best_bid_tick()} >= best ask "
+                    f"{book.best_ask_tick()} ticks", seq=int(batch["seq"][j - 1]),
+                    source=self.source)
+            elif reason == TIME_REACHED:
+                self._wakeup(stop, t1, next_event_ns=int(batch["ts_event"][j]))
+            elif reason == COUNT_REACHED:
+                self._wakeup(self.last_ts_ns, t1, next_event_ns=None, count_decision=True)
+            i = j
+
+    def _next_wakeup(self) -> int:
+        """Earliest pending event time after now (what is due now was handled already)."""
+        now = self.clock.now_ns()
+        candidates = (self._next_decision, self.execution.next_arrival_ns(),
+                      holding_deadline_ns(self._risk_state(), self.config.risk))
+        return min((t for t in candidates if t is not None and t > now), default=NEVER)
+
+    def _risk_state(self) -> RiskState:
+        return RiskState(self.portfolio.position, self.execution.in_flight_lots(),
+                         self.portfolio.opened_ns, book_valid=not self.book.is_crossed())
+
+    # -- decision stages -----------------------------------------------------------------
+    def _wakeup(self, now: int, t_ready: int, *, next_event_ns: int | None,
+                count_decision: bool = False) -> None:
+        """Run what is due at event time ``now``; ``t_ready`` is when the book was ready."""
+        self.clock.advance_to(max(now, self.clock.now_ns()))
+        now = self.clock.now_ns()
+        self._fill_arrivals(now)
+        decide = count_decision or (self._next_decision is not None
+                                    and now >= self._next_decision)
+        intents: list[OrderIntent] = []
+        if decide:
+            self.decisions += 1
+            t0 = perf_counter_ns()
+            evaluate(self.book.bid, self.book.ask, self.book.hdr, self.fstate, self.fvec)
+            view = self._view(now)
+            t1 = perf_counter_ns()
+            intents = self.strategy.on_decision(view)
+            t2 = perf_counter_ns()
+            self.latency.record("features", t1 - t0)
+            self.latency.record("strategy", t2 - t1)
+            if self._next_decision is not None and now >= self._next_decision:
+                self._schedule_after(now, next_event_ns)
+        exit_intent = forced_exit(self._risk_state(), now, self.config.risk)
+        if exit_intent is not None:
+            intents.append(exit_intent)
+        if intents:
+            t3 = perf_counter_ns()
+            accepted = self.risk.vet(self._risk_state(), intents, now)
+            t4 = perf_counter_ns()
+            for intent in accepted:
+                self.intents.append((now, intent))
+                self.execution.submit(intent, now)
+            self._fill_arrivals(now)
+            t5 = perf_counter_ns()
+            self.latency.record("risk", t4 - t3)
+            self.latency.record("execution", t5 - t4)
+        if decide:
+            self.latency.record("end_to_end", perf_counter_ns() - t_ready)
+            self._mark(now)
+
+    def _schedule_after(self, now: int, next_event_ns: int | None) -> None:
+        """Next decision one interval on; across a quiet gap, the last point before the
+        next event (decisions in between would see the same book)."""
+        step = self._interval_ns
+        nxt = now + step
+        if next_event_ns is not None and next_event_ns - 1 > nxt:
+            nxt = now + step * ((next_event_ns - 1 - now) // step)
+        self._next_decision = nxt
+
+    def _fill_arrivals(self, now: int) -> None:
+        fills, _ = self.execution.execute_due(self.book, now)
+        for fill in fills:
+            self.portfolio.apply(fill)
+            self.fill_log.append(fill)
+
+    def _view(self, now: int) -> DecisionView:
+        features = self.fvec.copy()
+        features.flags.writeable = False
+        return DecisionView(now, features, self.schema, self.book.best_bid_tick(),
+                            self.book.best_ask_tick(), self.portfolio.position,
+                            self.execution.in_flight_lots(), self.portfolio.opened_ns)
+
+    def _mark(self, now: int) -> None:
+        bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
+        if bid is None or ask is None:
+            return
+        self.marks.append(EquityMark(now, self.portfolio.equity2(bid + ask),
+                                     self.portfolio.position))
+
+    def finish(self) -> None:
+        """End of data: fill what has arrived by the last event; mark the book one last time."""
+        now = max(self.clock.now_ns(), self.last_ts_ns)
+        self.clock.advance_to(now)
+        self._fill_arrivals(now)
+        self._mark(now)

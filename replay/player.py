@@ -1,0 +1,84 @@
+"""Deterministic replay: a player publishes event batches on the bus, the engine consumes.
+
+One producer, one consumer and a bounded queue: delivery order is publish order, so the run
+is deterministic, and the engine code is the same that the live driver calls per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.bus import END_OF_DATA
+from engine.bus import Bus
+from engine.bus import Topic
+from engine.pipeline import Engine
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """Published before the batches of each file or day."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class ReplaySession:
+    source: str
+    events: np.ndarray
+
+
+class ReplayPlayer:
+    def __init__(self, bus: Bus, chunk_events: int) -> None:
+        self.bus = bus
+        self.chunk_events = chunk_events
+
+    async def play(self, sessions: Iterable[ReplaySession]) -> None:
+        for session in sessions:
+            await self.bus.publish(Topic.MARKET_DATA, SessionStart(session.source))
+            for start in range(0, len(session.events), self.chunk_events):
+                await self.bus.publish(Topic.MARKET_DATA,
+                                       session.events[start:start + self.chunk_events])
+        await self.bus.publish(Topic.MARKET_DATA, END_OF_DATA)
+
+
+async def consume(engine: Engine, subscription) -> None:
+    """Feed every batch to the engine until the end of data."""
+    while True:
+        message = await subscription.get()
+        if message is END_OF_DATA:
+            engine.finish()
+            return
+        if isinstance(message, SessionStart):
+            engine.start_session(message.source)
+        else:
+            engine.process(message)
+
+
+async def replay_async(engine: Engine, sessions: Iterable[ReplaySession],
+                       chunk_events: int) -> None:
+    bus = Bus()
+    subscription = bus.subscribe(Topic.MARKET_DATA, "engine", maxsize=4)
+    player = ReplayPlayer(bus, chunk_events)
+    consumer = asyncio.create_task(consume(engine, subscription))
+    producer = asyncio.create_task(player.play(sessions))
+    done, _ = await asyncio.wait({consumer, producer}, return_when=asyncio.FIRST_EXCEPTION)
+    for task in done:
+        if task.exception() is not None:
+            for other in (consumer, producer):
+                other.cancel()
+            raise task.exception()
+    await asyncio.gather(consumer, producer)
+
+
+def run(engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int) -> None:
+    """Replay to the end on an event loop of its own (uvloop when installed)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        asyncio.run(replay_async(engine, sessions, chunk_events))
+    else:
+        uvloop.run(replay_async(engine, sessions, chunk_events))
