@@ -90,6 +90,7 @@ class PaperExecution:
         self.latency_ns = config.order_latency_us * 1000
         self._in_flight: deque[Order] = deque()
         self._next_id = 1
+        self._in_flight_lots = 0
         self._px = np.empty(config.max_levels, dtype=np.int64)
         self._qty = np.empty(config.max_levels, dtype=np.int64)
 
@@ -97,6 +98,7 @@ class PaperExecution:
         order = Order(self._next_id, intent, now_ns, now_ns + self.latency_ns)
         self._next_id += 1
         self._in_flight.append(order)
+        self._in_flight_lots += intent.side * intent.qty_lots
         return order
 
     def next_arrival_ns(self) -> int | None:
@@ -105,7 +107,7 @@ class PaperExecution:
 
     def in_flight_lots(self) -> int:
         """Signed lots of orders sent but not yet filled."""
-        return sum(o.intent.side * o.intent.qty_lots for o in self._in_flight)
+        return self._in_flight_lots
 
     def execute_due(self, book: L2Book, now_ns: int) -> tuple[list[Fill], list[OrderDone]]:
         """Fill every order that has arrived by ``now_ns`` against ``book``."""
@@ -114,6 +116,7 @@ class PaperExecution:
         while self._in_flight and self._in_flight[0].ts_arrive_ns <= now_ns:
             order = self._in_flight.popleft()
             intent = order.intent
+            self._in_flight_lots -= intent.side * intent.qty_lots
             best_bid, best_ask = book.best_bid_tick(), book.best_ask_tick()
             mid2 = best_bid + best_ask if best_bid is not None and best_ask is not None else 0
             n = walk_book(book.bid, book.ask, book.hdr, intent.side, intent.qty_lots,

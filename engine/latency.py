@@ -16,13 +16,7 @@ _SUB = 16  # buckets per power of two
 _BUCKETS = 64 * _SUB
 
 
-def _bucket(ns: int) -> int:
-    if ns < _SUB:
-        return max(ns, 0)
-    exp = ns.bit_length() - 5  # keep the top 5 bits: 16 sub-buckets per octave
-    return (exp + 1) * _SUB + ((ns >> exp) - _SUB)
-
-
+# Bucket of ns >= 16: keep the top 5 bits (16 sub-buckets per octave); see ``record``.
 def _bucket_upper(b: int) -> int:
     """Largest ns that falls in bucket ``b`` (quantiles report this, an upper bound)."""
     if b < _SUB:
@@ -44,7 +38,12 @@ class LatencyHistogram:
     over_budget: int = 0
 
     def record(self, ns: int) -> None:
-        self.counts[_bucket(ns)] += 1
+        if ns < _SUB:
+            b = max(ns, 0)
+        else:
+            exp = ns.bit_length() - 5
+            b = (exp + 1) * _SUB + ((ns >> exp) - _SUB)
+        self.counts[b] += 1
         self.count += 1
         self.total_ns += ns
         if ns > self.max_ns:

@@ -18,6 +18,7 @@ from engine.book import L2Book
 from engine.clock import SimClock
 from engine.config import EngineConfig
 from engine.errors import CrossedBookError
+from engine.events import F_LAST
 from engine.execution import PaperExecution
 from engine.features import FeatureSchema
 from engine.features import evaluate
@@ -36,6 +37,7 @@ from engine.risk import RiskManager
 from engine.risk import RiskState
 from engine.risk import forced_exit
 from engine.risk import holding_deadline_ns
+from engine.warmup import warm_up
 from strategies import Strategy
 from strategies import make_strategy
 from strategies.base import DecisionView
@@ -65,8 +67,9 @@ class Engine:
         self.execution = PaperExecution(config.execution)
         self.portfolio = Portfolio()
         self.latency = StageLatency(config.latency.budgets_ns())
-        for stage in STAGES:
-            self.latency.stage(stage)
+        (self._t_book, self._t_features, self._t_strategy, self._t_risk, self._t_execution,
+         self._t_end_to_end) = (self.latency.stage(stage) for stage in STAGES)
+        self.book_valid = True  #: False while a live feed is out of sync; blocks new orders
         self.book = L2Book()
         self.fstate = new_state()
         self.fvec = np.zeros(len(self.schema.names))
@@ -80,6 +83,7 @@ class Engine:
         self.last_ts_ns = 0
         self.source = ""
         self.start_session("")
+        warm_up()
 
     # -- sessions -------------------------------------------------------------------------
     def start_session(self, source: str) -> None:
@@ -87,6 +91,7 @@ class Engine:
         self.source = source
         self.book.clear()
         self.book.source = source
+        self.book_valid = True
         self.fstate[:] = 0.0
         self._next_decision = None
         self._at_boundary = True
@@ -97,29 +102,32 @@ class Engine:
         n = len(batch)
         i = 0
         book = self.book
+        ts_event = batch["ts_event"]
+        flags = batch["flags"]
         while i < n:
             if self._next_decision is None and self._interval_ns:
-                first = int(batch["ts_event"][i])
+                first = int(ts_event[i])
                 self._next_decision = (first // self._interval_ns + 1) * self._interval_ns
             stop = self._next_wakeup()
             t0 = perf_counter_ns()
             j, reason = run_until(book.bid, book.ask, book.hdr, self.fstate, batch, i, stop,
                                   self._every, self._at_boundary)
             t1 = perf_counter_ns()
-            self.latency.record("book", t1 - t0)
+            self._t_book.record(t1 - t0)
             self.events += j - i
             if j > 0:
-                self.last_ts_ns = int(batch["ts_event"][j - 1])
-                self._at_boundary = bool(batch["flags"][j - 1] & 1)
+                self.last_ts_ns = int(ts_event[j - 1])
+                self._at_boundary = bool(flags[j - 1] & F_LAST)
             if reason == OUT_OF_RANGE:
                 book.make_room(int(batch["px_ticks"][j]), seq=int(batch["seq"][j]))
             elif reason == CROSSED:
+                self.book_valid = False
                 raise CrossedBookError(
                     f"crossed book: best bid {book.best_bid_tick()} >= best ask "
                     f"{book.best_ask_tick()} ticks", seq=int(batch["seq"][j - 1]),
                     source=self.source)
             elif reason == TIME_REACHED:
-                self._wakeup(stop, t1, next_event_ns=int(batch["ts_event"][j]))
+                self._wakeup(stop, t1, next_event_ns=int(ts_event[j]))
             elif reason == COUNT_REACHED:
                 self._wakeup(self.last_ts_ns, t1, next_event_ns=None, count_decision=True)
             i = j
@@ -133,7 +141,7 @@ class Engine:
 
     def _risk_state(self) -> RiskState:
         return RiskState(self.portfolio.position, self.execution.in_flight_lots(),
-                         self.portfolio.opened_ns, book_valid=not self.book.is_crossed())
+                         self.portfolio.opened_ns, self.book_valid)
 
     # -- decision stages -----------------------------------------------------------------
     def _wakeup(self, now: int, t_ready: int, *, next_event_ns: int | None,
@@ -153,8 +161,8 @@ class Engine:
             t1 = perf_counter_ns()
             intents = self.strategy.on_decision(view)
             t2 = perf_counter_ns()
-            self.latency.record("features", t1 - t0)
-            self.latency.record("strategy", t2 - t1)
+            self._t_features.record(t1 - t0)
+            self._t_strategy.record(t2 - t1)
             if self._next_decision is not None and now >= self._next_decision:
                 self._schedule_after(now, next_event_ns)
         exit_intent = forced_exit(self._risk_state(), now, self.config.risk)
@@ -169,10 +177,10 @@ class Engine:
                 self.execution.submit(intent, now)
             self._fill_arrivals(now)
             t5 = perf_counter_ns()
-            self.latency.record("risk", t4 - t3)
-            self.latency.record("execution", t5 - t4)
+            self._t_risk.record(t4 - t3)
+            self._t_execution.record(t5 - t4)
         if decide:
-            self.latency.record("end_to_end", perf_counter_ns() - t_ready)
+            self._t_end_to_end.record(perf_counter_ns() - t_ready)
             self._mark(now)
 
     def _schedule_after(self, now: int, next_event_ns: int | None) -> None:

@@ -88,6 +88,9 @@ def build_result(engine: Engine, sources: list[str]) -> dict:
             "total": _money(inst, pf.realized) + unrealized,
             "position_lots": pf.position,
             "slippage_vs_mid": _money(inst, Decimal(sum(slippage)) / 2),
+            # PnL had every fill been at the mid: the signal's value before the spread.
+            "at_mid": _money(inst, pf.realized) + unrealized
+            + _money(inst, Decimal(sum(slippage)) / 2),
         },
         "sharpe_annualized": round(sharpe, 6) if sharpe is not None else None,
         "max_drawdown": max_drawdown(equity_money),
@@ -133,7 +136,7 @@ def summary_text(result: dict, timing: dict, engine: Engine) -> str:
         f"win rate {'-' if win is None else f'{win:.1%}'}  "
         f"Sharpe {'-' if sharpe is None else f'{sharpe:.2f}'}  "
         f"max drawdown {result['max_drawdown']:.2f}  "
-        f"slippage vs mid {pnl['slippage_vs_mid']:.2f}",
+        f"slippage vs mid {pnl['slippage_vs_mid']:.2f}  PnL at mid {pnl['at_mid']:.2f}",
         f"risk rejections {result['risk_rejections'] or 'none'}",
         f"wall {timing['wall_s']:.2f} s  {timing['events_per_s'] or 0:,.0f} events/s",
         engine.latency.table(),
