@@ -235,7 +235,7 @@ def _level_size(row: np.ndarray, levels: int, col: int, px: int) -> int:
 
 
 @njit(cache=True)
-def _beyond(row: np.ndarray, levels: int, col: int, px: int, is_bid: bool) -> bool:
+def beyond_view(row: np.ndarray, levels: int, col: int, px: int, is_bid: bool) -> bool:
     """True if the side is full and ``px`` is strictly worse than its last visible level."""
     last = row[col + 4 * (levels - 1)]
     if last == EMPTY_ASK or last == EMPTY_BID:
@@ -301,7 +301,7 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
             if 1 <= typ <= 4:
                 is_bid = direction == 1
                 col = 2 if is_bid else 0
-                if not _beyond(prev, levels, col, price, is_bid):
+                if not beyond_view(prev, levels, col, price, is_bid):
                     if price % upt != 0:
                         return n_out, line, 1
                     old = _level_size(prev, levels, col, price)
@@ -320,7 +320,7 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
                 is_bid = col == 2
                 for j in range(levels):
                     px = row[col + 4 * j]
-                    if px != EMPTY_ASK and px != EMPTY_BID and _beyond(prev, levels, col, px,
+                    if px != EMPTY_ASK and px != EMPTY_BID and beyond_view(prev, levels, col, px,
                                                                        is_bid):
                         if px % upt != 0:
                             return n_out, line, 1
@@ -333,7 +333,7 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
                             e.flags = F_VIEW
                         n_out += 1
                     px = prev[col + 4 * j]
-                    if px != EMPTY_ASK and px != EMPTY_BID and _beyond(row, levels, col, px,
+                    if px != EMPTY_ASK and px != EMPTY_BID and beyond_view(row, levels, col, px,
                                                                        is_bid):
                         if not count_only:
                             e = out[n_out]

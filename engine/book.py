@@ -84,6 +84,15 @@ def apply_delta(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, side: int, px
 
 
 @njit(cache=True, inline="always")
+def qty_at(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, side: int, px: int) -> int:
+    """Size at tick ``px`` on ``side`` (0 outside the arrays)."""
+    i = px - hdr[H_BASE]
+    if i < 0 or i >= bid.shape[0]:
+        return 0
+    return bid[i] if side == BID else ask[i]
+
+
+@njit(cache=True, inline="always")
 def is_crossed(hdr: np.ndarray) -> bool:
     """Both sides present and best bid at or above best ask."""
     return hdr[H_BID_LEVELS] > 0 and hdr[H_ASK_LEVELS] > 0 and hdr[H_BEST_BID] >= hdr[H_BEST_ASK]
@@ -245,10 +254,7 @@ class L2Book:
         return int(self.hdr[H_BASE] + self.hdr[H_BEST_ASK]) if self.hdr[H_ASK_LEVELS] else None
 
     def qty_at_tick(self, side: int, px: int) -> int:
-        i = px - int(self.hdr[H_BASE])
-        if not 0 <= i < self.capacity:
-            return 0
-        return int((self.bid if side == BID else self.ask)[i])
+        return int(qty_at(self.bid, self.ask, self.hdr, side, px))
 
     def top(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(bid_px, bid_qty, ask_px, ask_qty)`` of the top n levels, best first."""
@@ -269,4 +275,5 @@ class L2Book:
 
 
 __all__ = ["APPLIED", "ASK", "BID", "CROSSED", "NO_PRICE", "OUT_OF_RANGE", "L2Book",
-           "apply_delta", "apply_events", "is_crossed", "side_depth", "top_levels"]
+           "apply_delta", "apply_events", "is_crossed", "qty_at", "side_depth",
+           "top_levels"]

@@ -18,10 +18,11 @@ from numba import njit
 from connectors.lobster import EMPTY_ASK
 from connectors.lobster import EMPTY_BID
 from connectors.lobster import LobsterDay
-from engine.book import H_BASE
+from connectors.lobster import beyond_view
 from engine.book import NO_PRICE
 from engine.book import L2Book
 from engine.book import apply_delta
+from engine.book import qty_at
 from engine.book import top_levels
 from engine.events import BOOK_DELTA
 
@@ -42,22 +43,6 @@ class CheckResult:
 
 
 @njit(cache=True)
-def _qty(bid, ask, hdr, side, px):
-    i = px - hdr[H_BASE]
-    if i < 0 or i >= bid.shape[0]:
-        return 0
-    return bid[i] if side == 1 else ask[i]
-
-
-@njit(cache=True)
-def _visible(row, levels, col, px, is_bid):
-    last = row[col + 4 * (levels - 1)]
-    if last == EMPTY_ASK or last == EMPTY_BID:
-        return True
-    return px >= last if is_bid else px <= last
-
-
-@njit(cache=True)
 def _check(bid, ask, hdr, events, msgs, ob, upt, levels):
     """Returns (rows mismatched, messages mismatched, first mismatching line or 0)."""
     bpx = np.empty(levels, np.int64)
@@ -74,7 +59,7 @@ def _check(bid, ask, hdr, events, msgs, ob, upt, levels):
         typ = msgs[k, 1]
         side = msgs[k, 5]
         tick = msgs[k, 4] // upt
-        before = _qty(bid, ask, hdr, side, tick)
+        before = qty_at(bid, ask, hdr, side, tick)
         while p < n_ev and events[p].seq == line:
             ev = events[p]
             if ev.kind == BOOK_DELTA:
@@ -87,10 +72,10 @@ def _check(bid, ask, hdr, events, msgs, ob, upt, levels):
         if 1 <= typ <= 4:
             col = 2 if side == 1 else 0
             price = msgs[k, 4]
-            if _visible(prev, levels, col, price, side == 1) and _visible(
-                    row, levels, col, price, side == 1):
+            if not (beyond_view(prev, levels, col, price, side == 1)
+                    or beyond_view(row, levels, col, price, side == 1)):
                 want = msgs[k, 3] if typ == 1 else -msgs[k, 3]
-                if _qty(bid, ask, hdr, side, tick) - before != want:
+                if qty_at(bid, ask, hdr, side, tick) - before != want:
                     msg_bad += 1
                     if first_bad == 0:
                         first_bad = line
