@@ -87,7 +87,8 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None) -> d
     book_rate = bench_book(batch)
     loop_rate = bench_loop(batch)
     pipeline_rate, engine = bench_pipeline(batch, config)
-    stages = {name: {k: s[k] for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns", "count")}
+    keys = ("p50_ns", "p99_ns", "p999_ns", "max_ns", "count", "over_budget")
+    stages = {name: {k: s[k] for k in keys}
               for name, s in engine.latency.summary().items()}
     result = {
         "messages": int(day.messages.shape[0]),
@@ -120,9 +121,10 @@ def format_table(result: dict) -> str:
         f"{'full pipeline, 100 ms decisions':<34}{result['pipeline_events_per_s']:>16,.0f}",
         f"{'LOBSTER decode (arrays -> events)':<34}{result['decode_events_per_s']:>16,.0f}",
         "",
-        f"{'stage':<14}{'p50 ns':>10}{'p99 ns':>10}{'p99.9 ns':>10}{'max ns':>12}{'count':>10}",
+        f"{'stage':<14}{'p50 ns':>10}{'p99 ns':>10}{'p99.9 ns':>10}{'max ns':>12}{'count':>10}"
+        f"{'over':>6}",
     ]
     for name, s in result["stages"].items():
         lines.append(f"{name:<14}{s['p50_ns']:>10,}{s['p99_ns']:>10,}{s['p999_ns']:>10,}"
-                     f"{s['max_ns']:>12,}{s['count']:>10,}")
+                     f"{s['max_ns']:>12,}{s['count']:>10,}{s['over_budget']:>6}")
     return "\n".join(lines)
