@@ -7,6 +7,14 @@ DEMO := build/demo
 
 .PHONY: demo test lint bench clean
 
+# numba's cache tracks only the file of each compiled function, not the modules it inlines or
+# whose constants it uses: after any source change, drop the whole cache.
+SOURCES := $(shell find engine connectors replay strategies -name '*.py')
+NUMBA_STAMP := build/.numba-cache-stamp
+$(NUMBA_STAMP): $(SOURCES)
+	@find engine connectors replay strategies -name '*.nb[ic]' -delete
+	@mkdir -p build && touch $(NUMBA_STAMP)
+
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +22,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/obflow synth --out $(DEMO) --events 200000 --levels 10 --seed 7
 	$(BIN)/obflow replay --config configs/replay_synth.toml --data $(DEMO) --out build/report
 
-test: $(STAMP)
+test: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/obflow bench --json build/bench.json
 
 clean:

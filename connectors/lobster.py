@@ -363,6 +363,12 @@ def session_offset_ns(date: str, tz: str = EXCHANGE_TZ) -> int:
     return int(midnight.timestamp()) * 1_000_000_000
 
 
+def utc_offset_ns(date: str, tz: str = EXCHANGE_TZ) -> int:
+    """The exchange's local time minus UTC on ``date``, ns."""
+    noon = dt.datetime.fromisoformat(date).replace(hour=12, tzinfo=ZoneInfo(tz))
+    return int(noon.utcoffset().total_seconds()) * 1_000_000_000
+
+
 @dataclass(frozen=True)
 class LobsterDay:
     """One decoded pair: events for the engine plus the raw rows for checks."""

@@ -57,6 +57,30 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    from engine.features import FeatureSchema
+    from engine.features import describe
+
+    if args.list:
+        schema = FeatureSchema()
+        if args.json:
+            print(orjson.dumps({"schema_hash": schema.hash, "schema": schema.as_dict(),
+                                "features": describe()}).decode())
+        else:
+            for f in describe():
+                print(f"{f['index']:>3}  {f['name']:<28}{f['description']}")
+            print(f"{len(schema.names)} features, schema {schema.hash}")
+        return 0
+    if not (args.data and args.out):
+        raise ObflowError("features: give --list, or --data and --out")
+    from engine.features.matrix import write_feature_matrix
+
+    path, rows = write_feature_matrix(args.data, args.out, sample=args.sample,
+                                      config_path=args.config, progress=not args.quiet)
+    print(f"wrote {rows:,} rows to {path}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import run_bench
 
@@ -88,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="LOBSTER message file or folder of pairs")
     p.add_argument("--out", type=Path, help="report folder (default: report.out in config)")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("features", help="list features, or write a feature matrix")
+    p.add_argument("--list", action="store_true", help="list the registered features")
+    p.add_argument("--json", action="store_true", help="with --list: print JSON")
+    p.add_argument("--data", type=Path, help="data to compute features on")
+    p.add_argument("--out", type=Path, help="Parquet file to write")
+    p.add_argument("--sample", default="1s",
+                   help="when to take a row: a time (1s, 100ms, 1min), every-event, or Nev "
+                        "(every N messages); default 1s")
+    p.add_argument("--config", type=Path, help="engine config (instrument, features)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")

@@ -19,6 +19,9 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.execution import ExecutionConfig
+from engine.features import ALL_NAMES
+from engine.features import FeatureParams
+from engine.features import FeatureSchema
 from engine.instrument import InstrumentSpec
 from engine.risk import RiskConfig
 from strategies import STRATEGIES
@@ -85,6 +88,29 @@ class LatencyConfig:
 
 
 @dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature subset and parameters (see ``obflow features --list``).
+
+    names: features handed to the strategy and model, in this order; empty means all.
+    vpin_bucket_lots, slope_lots, large_mult, ofi_weights: see ``FeatureParams``.
+    """
+
+    names: tuple[str, ...] = ()
+    vpin_bucket_lots: int = 5_000
+    slope_lots: int = 1_000
+    large_mult: float = 2.0
+    ofi_weights: tuple[float, ...] = (0.2, 0.2, 0.2, 0.2, 0.2)
+
+    def schema(self) -> FeatureSchema:
+        try:
+            params = FeatureParams(self.vpin_bucket_lots, self.slope_lots, self.large_mult,
+                                   tuple(self.ofi_weights))
+            return FeatureSchema(tuple(self.names) or ALL_NAMES, params)
+        except ValueError as exc:
+            raise ConfigError("features", str(exc)) from None
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """out: folder for report.json (``--out`` overrides it)."""
 
@@ -96,6 +122,7 @@ class EngineConfig:
     data: DataConfig = field(default_factory=DataConfig)
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
     strategy_name: str = "imbalance_momentum"
     strategy: Any = field(default_factory=ImbalanceMomentumConfig)  # the strategy config
     risk: RiskConfig = field(default_factory=RiskConfig)
@@ -111,6 +138,7 @@ class EngineConfig:
 
 
 _SECTIONS = {"data": DataConfig, "instrument": InstrumentConfig, "replay": ReplayConfig,
+             "features": FeaturesConfig,
              "risk": RiskConfig, "execution": ExecutionConfig, "latency": LatencyConfig,
              "report": ReportConfig}
 
@@ -120,6 +148,9 @@ def _accepts(annotation: Any, value: Any) -> bool:
         return True
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return any(_accepts(a, value) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is tuple:
+        (item, *_) = typing.get_args(annotation)
+        return isinstance(value, list | tuple) and all(_accepts(item, v) for v in value)
     if annotation is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if annotation is int:
@@ -141,6 +172,7 @@ def build_section(cls: type, table: dict, section: str) -> Any:
             raise ConfigError(f"{section}.{key}",
                               f"expected {getattr(hints[key], '__name__', hints[key])}, "
                               f"got {type(value).__name__} {value!r}")
+    table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
     try:
         return cls(**table)
     except ValueError as exc:

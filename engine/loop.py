@@ -4,6 +4,9 @@
 returns ``(index, reason)``. Stops happen only at message boundaries, where the book is
 consistent: before the first event of a message stamped after ``stop_ts``, or after
 ``max_messages`` messages. The caller resumes at the returned index.
+
+Within a message, a TRADE is classified against the book as it was before the message's
+level updates (connectors put a message's trade first, LOBSTER included).
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from engine.book import apply_delta
 from engine.book import is_crossed
 from engine.events import BOOK_DELTA
 from engine.events import F_LAST
-from engine.features.level1 import on_message
+from engine.events import TRADE
+from engine.features.update import begin_message
+from engine.features.update import end_message
+from engine.features.update import has_room
+from engine.features.update import on_trade
 
 #: Reasons ``run_until`` returns.
 END_OF_DATA = 0  #: every event of the batch was applied
@@ -23,16 +30,19 @@ TIME_REACHED = 1  #: the next message is stamped after ``stop_ts``; nothing of i
 COUNT_REACHED = 2  #: ``max_messages`` messages were applied
 OUT_OF_RANGE = 3  #: the event at index lies outside the book arrays; grow them and resume
 CROSSED = 4  #: the message ending at index - 1 left the book crossed
+RING_FULL = 5  #: the feature ring needs more room before the message at index
 
 REASON_NAMES = {END_OF_DATA: "end_of_data", TIME_REACHED: "time_reached",
                 COUNT_REACHED: "count_reached", OUT_OF_RANGE: "out_of_range",
-                CROSSED: "crossed"}
+                CROSSED: "crossed", RING_FULL: "ring_full"}
 
 
 @njit(cache=True)
 def run_until(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, fstate: np.ndarray,
-              events: np.ndarray, start: int, stop_ts: int, max_messages: int,
-              at_boundary: bool) -> tuple[int, int]:
+              params: np.ndarray, ring_ts: np.ndarray, ring_cum: np.ndarray,
+              ring_mid2: np.ndarray, ptr: np.ndarray, levels: np.ndarray, events: np.ndarray,
+              start: int, stop_ts: int, max_messages: int, at_boundary: bool,
+              ) -> tuple[int, int]:
     """Apply ``events[start:]`` until a stop; see module doc for the stop rules.
 
     ``at_boundary`` says whether ``start`` begins a message (False when a batch split a
@@ -41,18 +51,27 @@ def run_until(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, fstate: np.ndar
     n = events.shape[0]
     messages = 0
     boundary = at_boundary
+    cap = ring_ts.shape[0]
     for i in range(start, n):
         ev = events[i]
-        if boundary and ev.ts_event > stop_ts:
-            return i, TIME_REACHED
+        if boundary:
+            if ev.ts_event > stop_ts:
+                return i, TIME_REACHED
+            if not has_room(ptr, cap):
+                return i, RING_FULL
+            begin_message(bid, ask, hdr, fstate)
         if ev.kind == BOOK_DELTA:
             if not apply_delta(bid, ask, hdr, ev.side, ev.px_ticks, ev.qty_lots):
                 return i, OUT_OF_RANGE
+        elif ev.kind == TRADE:
+            on_trade(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ptr, ev.ts_event,
+                     ev.px_ticks, ev.qty_lots)
         boundary = (ev.flags & F_LAST) != 0
         if boundary:
             if is_crossed(hdr):
                 return i + 1, CROSSED
-            on_message(bid, ask, hdr, fstate)
+            end_message(bid, ask, hdr, fstate, ring_ts, ring_cum, ring_mid2, ptr, levels,
+                        ev.ts_event)
             messages += 1
             if messages >= max_messages:
                 return i + 1, COUNT_REACHED

@@ -17,17 +17,19 @@ import numpy as np
 from engine.book import L2Book
 from engine.clock import SimClock
 from engine.config import EngineConfig
+from engine.errors import ConfigError
 from engine.errors import CrossedBookError
 from engine.events import F_LAST
 from engine.execution import PaperExecution
-from engine.features import FeatureSchema
+from engine.features import ALL_NAMES
+from engine.features import FeatureState
 from engine.features import evaluate
-from engine.features import new_state
 from engine.instrument import InstrumentSpec
 from engine.latency import StageLatency
 from engine.loop import COUNT_REACHED
 from engine.loop import CROSSED
 from engine.loop import OUT_OF_RANGE
+from engine.loop import RING_FULL
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
 from engine.orders import Fill
@@ -60,8 +62,12 @@ class Engine:
                  strategy: Strategy | None = None, clock: SimClock | None = None) -> None:
         self.config = config
         self.instrument = instrument
-        self.schema = FeatureSchema()
+        self.schema = config.features.schema()
         self.strategy = strategy or make_strategy(config.strategy_name, config.strategy)
+        missing = set(getattr(self.strategy, "required_features", ())) - set(self.schema.names)
+        if missing:
+            raise ConfigError("features.names", f"strategy {self.strategy.name!r} needs "
+                              f"{', '.join(sorted(missing))}")
         self.clock = clock or SimClock()
         self.risk = RiskManager(config.risk)
         self.execution = PaperExecution(config.execution)
@@ -71,8 +77,9 @@ class Engine:
          self._t_end_to_end) = (self.latency.stage(stage) for stage in STAGES)
         self.book_valid = True  #: False while a live feed is out of sync; blocks new orders
         self.book = L2Book()
-        self.fstate = new_state()
-        self.fvec = np.zeros(len(self.schema.names))
+        self.features = FeatureState(self.schema.params.array(instrument.tick_size))
+        self.fvec_all = np.zeros(len(ALL_NAMES))
+        self._columns = self.schema.columns
         self._interval_ns = config.replay.decision_interval_ms * 1_000_000
         self._every = config.replay.decision_every_messages or NEVER
         self.events = 0
@@ -86,13 +93,16 @@ class Engine:
         warm_up()
 
     # -- sessions -------------------------------------------------------------------------
-    def start_session(self, source: str) -> None:
-        """A new day or file: empty book and feature state; positions carry over."""
+    def start_session(self, source: str, utc_offset_ns: int = 0) -> None:
+        """A new day or file: empty book and feature state; positions carry over.
+
+        ``utc_offset_ns`` is the exchange's local time minus UTC (for time of day).
+        """
         self.source = source
         self.book.clear()
         self.book.source = source
         self.book_valid = True
-        self.fstate[:] = 0.0
+        self.features.reset(utc_offset_ns)
         self._next_decision = None
         self._at_boundary = True
 
@@ -110,15 +120,19 @@ class Engine:
                 self._next_decision = (first // self._interval_ns + 1) * self._interval_ns
             stop = self._next_wakeup()
             t0 = perf_counter_ns()
-            j, reason = run_until(book.bid, book.ask, book.hdr, self.fstate, batch, i, stop,
-                                  self._every, self._at_boundary)
+            fs = self.features
+            j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
+                                  fs.ring_cum, fs.ring_mid2, fs.ptr, fs.levels_ofi, batch, i,
+                                  stop, self._every, self._at_boundary)
             t1 = perf_counter_ns()
             self._t_book.record(t1 - t0)
             self.events += j - i
             if j > 0:
                 self.last_ts_ns = int(ts_event[j - 1])
                 self._at_boundary = bool(flags[j - 1] & F_LAST)
-            if reason == OUT_OF_RANGE:
+            if reason == RING_FULL:
+                self.features.grow()
+            elif reason == OUT_OF_RANGE:
                 book.make_room(int(batch["px_ticks"][j]), seq=int(batch["seq"][j]))
             elif reason == CROSSED:
                 self.book_valid = False
@@ -156,7 +170,7 @@ class Engine:
         if decide:
             self.decisions += 1
             t0 = perf_counter_ns()
-            evaluate(self.book.bid, self.book.ask, self.book.hdr, self.fstate, self.fvec)
+            self.evaluate_features(now)
             view = self._view(now)
             t1 = perf_counter_ns()
             intents = self.strategy.on_decision(view)
@@ -198,8 +212,17 @@ class Engine:
             self.portfolio.apply(fill)
             self.fill_log.append(fill)
 
+    def evaluate_features(self, now: int) -> np.ndarray:
+        """The configured feature vector at event time ``now`` (a new array)."""
+        fs = self.features
+        book = self.book
+        evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
+                 fs.ring_mid2, fs.ptr, fs.levels_book, now, self.fvec_all)
+        self.fvec = self.fvec_all[self._columns]
+        return self.fvec
+
     def _view(self, now: int) -> DecisionView:
-        features = self.fvec.copy()
+        features = self.fvec
         features.flags.writeable = False
         return DecisionView(now, features, self.schema, self.book.best_bid_tick(),
                             self.book.best_ask_tick(), self.portfolio.position,

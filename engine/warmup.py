@@ -6,20 +6,24 @@ or replay batch; with ``cache=True`` later processes load the machine code from 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 
 from engine.book import L2Book
 from engine.book import apply_events
-from engine.book import side_depth
-from engine.book import top_levels
 from engine.events import ASK
 from engine.events import BID
 from engine.events import BOOK_DELTA
+from engine.events import BUY
 from engine.events import F_LAST
+from engine.events import TRADE
 from engine.events import make_batch
 from engine.execution import walk_book
+from engine.features import ALL_NAMES
+from engine.features import FeatureParams
+from engine.features import FeatureState
 from engine.features import evaluate
-from engine.features import new_state
 from engine.loop import run_until
 
 _done = False
@@ -31,17 +35,19 @@ def warm_up() -> None:
     if _done:
         return
     book = L2Book(capacity=64)
-    batch = make_batch([(BOOK_DELTA, BID, 10, 1, 1, 1, 1, 0), (BOOK_DELTA, ASK, 12, 1, 1, 1, 1,
-                                                               F_LAST)])
+    batch = make_batch([
+        (BOOK_DELTA, BID, 10, 1, 1, 1, 1, 0), (BOOK_DELTA, ASK, 12, 1, 1, 1, 1, F_LAST),
+        (TRADE, BUY, 12, 1, 2, 2, 2, 0), (BOOK_DELTA, ASK, 12, 0, 2, 2, 2, F_LAST),
+    ])
     book.fit(0, 20)
     apply_events(book.bid, book.ask, book.hdr, batch, 0, len(batch))
     book.clear()
-    state = new_state()
-    run_until(book.bid, book.ask, book.hdr, state, batch, 0, np.iinfo(np.int64).max, 1 << 62,
+    fs = FeatureState(FeatureParams().array(Decimal("0.01")), capacity=8)
+    run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
+              fs.ring_mid2, fs.ptr, fs.levels_ofi, batch, 0, np.iinfo(np.int64).max, 1 << 62,
               True)
+    evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
+             fs.ring_mid2, fs.ptr, fs.levels_book, 3, np.empty(len(ALL_NAMES)))
     out = np.empty(4, dtype=np.int64)
-    top_levels(book.bid, book.ask, book.hdr, out, out.copy(), out.copy(), out.copy())
-    side_depth(book.bid, int(book.hdr[1]), -1, 5)
-    evaluate(book.bid, book.ask, book.hdr, state, np.empty(3))
     walk_book(book.bid, book.ask, book.hdr, 1, 1, out, out.copy())
     _done = True

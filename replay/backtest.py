@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connectors.lobster import find_pairs
 from connectors.lobster import load_day
+from connectors.lobster import utc_offset_ns
 from engine.config import EngineConfig
 from engine.errors import ConfigError
 from engine.instrument import InstrumentSpec
@@ -32,7 +33,7 @@ def lobster_sessions(path: str | Path, instrument: InstrumentSpec) -> Iterator[R
     """One session per LOBSTER pair, decoded as the player reaches it."""
     for pair in find_pairs(path):
         day = load_day(pair, instrument)
-        yield ReplaySession(str(pair.message), day.events)
+        yield ReplaySession(str(pair.message), day.events, utc_offset_ns(pair.date))
 
 
 def run_replay(config: EngineConfig, data: str | Path | None = None,

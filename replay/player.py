@@ -23,12 +23,14 @@ class SessionStart:
     """Published before the batches of each file or day."""
 
     source: str
+    utc_offset_ns: int = 0
 
 
 @dataclass(frozen=True)
 class ReplaySession:
     source: str
     events: np.ndarray
+    utc_offset_ns: int = 0  #: exchange local time minus UTC, for time-of-day features
 
 
 class ReplayPlayer:
@@ -38,10 +40,13 @@ class ReplayPlayer:
 
     async def play(self, sessions: Iterable[ReplaySession]) -> None:
         for session in sessions:
-            await self.bus.publish(Topic.MARKET_DATA, SessionStart(session.source))
+            await self.bus.publish(
+                Topic.MARKET_DATA, SessionStart(session.source, session.utc_offset_ns)
+            )
             for start in range(0, len(session.events), self.chunk_events):
-                await self.bus.publish(Topic.MARKET_DATA,
-                                       session.events[start:start + self.chunk_events])
+                await self.bus.publish(
+                    Topic.MARKET_DATA, session.events[start : start + self.chunk_events]
+                )
         await self.bus.publish(Topic.MARKET_DATA, END_OF_DATA)
 
 
@@ -53,13 +58,14 @@ async def consume(engine: Engine, subscription) -> None:
             engine.finish()
             return
         if isinstance(message, SessionStart):
-            engine.start_session(message.source)
+            engine.start_session(message.source, message.utc_offset_ns)
         else:
             engine.process(message)
 
 
-async def replay_async(engine: Engine, sessions: Iterable[ReplaySession],
-                       chunk_events: int) -> None:
+async def replay_async(
+    engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int
+) -> None:
     bus = Bus()
     subscription = bus.subscribe(Topic.MARKET_DATA, "engine", maxsize=4)
     player = ReplayPlayer(bus, chunk_events)

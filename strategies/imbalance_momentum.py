@@ -49,6 +49,7 @@ class ImbalanceMomentumConfig:
 
 class ImbalanceMomentum:
     name = "imbalance_momentum"
+    required_features = (FEATURE,)
 
     def __init__(self, config: ImbalanceMomentumConfig) -> None:
         self.config = config

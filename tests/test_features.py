@@ -1,13 +1,24 @@
-"""Streaming level-1 features against a batch reference computed from LOBSTER orderbook rows."""
+"""Every streaming feature against an independent batch reference (tests/feature_reference.py),
+on the real LOBSTER GOOG day and on a synthetic day."""
 
 import numpy as np
+import orjson
+import pytest
 from data_paths import goog_pair
+from feature_reference import reference_features
 
 from connectors.lobster import LobsterPair
 from connectors.lobster import load_day
+from connectors.lobster import utc_offset_ns
+from engine.cli import main
 from engine.config import EngineConfig
+from engine.config import FeaturesConfig
 from engine.config import InstrumentConfig
 from engine.config import ReplayConfig
+from engine.errors import ConfigError
+from engine.features import ALL_NAMES
+from engine.features import FeatureSchema
+from engine.instrument import lobster_instrument
 from engine.pipeline import Engine
 from replay.player import ReplaySession
 from replay.player import run
@@ -28,38 +39,72 @@ class Recorder:
         return []
 
 
-def reference_ofi(ob: np.ndarray) -> np.ndarray:
-    """Cont et al. (2014) e_n between consecutive orderbook rows (e_0 = 0), in numpy."""
-    pa, qa, pb, qb = (ob[:, c].astype(np.float64) for c in range(4))
-    e = ((pb[1:] >= pb[:-1]) * qb[1:] - (pb[1:] <= pb[:-1]) * qb[:-1]
-         - (pa[1:] <= pa[:-1]) * qa[1:] + (pa[1:] >= pa[:-1]) * qa[:-1])
-    return np.concatenate([[0.0], e])
-
-
-def test_level1_features_match_the_orderbook_file_at_every_decision():
-    message, _ = goog_pair(1)
-    day = load_day(LobsterPair.from_message(message))
-    config = EngineConfig(instrument=InstrumentConfig(symbol="GOOG", tick_size="0.0001"),
-                          replay=ReplayConfig(decision_interval_ms=250))
+def streaming_vs_reference(message, tick, interval_ms, features=None):
+    day = load_day(LobsterPair.from_message(message), lobster_instrument("X", tick))
+    features = features or FeaturesConfig()
+    config = EngineConfig(instrument=InstrumentConfig(symbol="X", tick_size=tick),
+                          replay=ReplayConfig(decision_interval_ms=interval_ms),
+                          features=features)
     recorder = Recorder()
     engine = Engine(config, config.instrument.spec(), strategy=recorder)
-    run(engine, [ReplaySession("goog", day.events)], chunk_events=10_000)
-
-    ob = day.orderbook
-    t = day.messages[:, 0] + day.session_start_ns
-    e = reference_ofi(ob)
-    cum = np.cumsum(e)
-    ts = np.array(recorder.ts)
+    offset = utc_offset_ns(day.pair.date)
+    run(engine, [ReplaySession("day", day.events, offset)], chunk_events=50_000)
     got = np.array(recorder.rows)
-    assert len(ts) > 20_000
-    # Row holding the book at each decision: the last message stamped at or before it.
-    k = np.searchsorted(t, ts, side="right") - 1
-    qa, qb = ob[k, 1].astype(float), ob[k, 3].astype(float)
-    np.testing.assert_allclose(got[:, 0], (qb - qa) / (qb + qa), rtol=1e-12)
-    np.testing.assert_allclose(got[:, 1], -(qb - qa) / (qb + qa + 1e-9), rtol=1e-12)
-    # OFI of each decision: the e_n of messages since the previous decision.
-    prev = np.concatenate([[0], k[:-1]])
-    want = cum[k] - cum[prev]
-    want[0] = cum[k[0]]
-    np.testing.assert_array_equal(got[:, 2], want)
-    assert np.abs(got[:, 2]).max() > 100
+    upt = config.instrument.spec().raw_units_per_tick
+    params = engine.schema.params
+    want = reference_features(day.messages, day.orderbook, upt, day.session_start_ns, offset,
+                              recorder.ts, tick=float(tick), vpin_bucket=params.vpin_bucket_lots,
+                              slope_lots=params.slope_lots, large_mult=params.large_mult,
+                              weights=params.ofi_weights)
+    return got, want, engine.schema.names
+
+
+def assert_parity(got, want, names):
+    assert set(want) == set(ALL_NAMES)
+    for j, name in enumerate(names):
+        np.testing.assert_allclose(got[:, j], want[name], rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=name)
+
+
+def test_every_feature_matches_the_reference_on_the_goog_day():
+    got, want, names = streaming_vs_reference(goog_pair(10)[0], "0.0001", interval_ms=1000,
+                                              features=FeaturesConfig(vpin_bucket_lots=2000))
+    assert len(got) > 20_000
+    assert_parity(got, want, names)
+    # The features are alive on this day, not constant or all missing.
+    for name in ("ofi_l3_1m", "vpin", "kyle_lambda_5m", "resilience_depth_ratio",
+                 "large_trades_1m", "return_1m", "spread_zscore_1m"):
+        column = got[:, names.index(name)]
+        assert np.isfinite(column).sum() > 1000 and np.nanstd(column) > 0, name
+
+
+def test_every_feature_matches_the_reference_on_a_synthetic_day(synth_dir):
+    (message,) = synth_dir.glob("*_message_10.csv")
+    got, want, names = streaming_vs_reference(message, "0.01", interval_ms=250)
+    assert_parity(got, want, names)
+    assert np.nanmax(got[:, names.index("vpin")]) > 0
+
+
+def test_a_feature_subset_keeps_the_configured_order():
+    names = ("vpin", "ofi_l1_1s", "inventory_imbalance")
+    schema = FeaturesConfig(names=names).schema()
+    assert schema.names == names
+    assert schema.columns.tolist() == [ALL_NAMES.index(n) for n in names]
+    assert schema.hash != FeatureSchema().hash
+    assert FeaturesConfig(vpin_bucket_lots=10).schema().hash != FeatureSchema().hash
+
+
+def test_unknown_features_and_missing_strategy_inputs_are_refused():
+    with pytest.raises(ConfigError, match="unknown features: nope"):
+        FeaturesConfig(names=("nope",)).schema()
+    config = EngineConfig(features=FeaturesConfig(names=("vpin",)))
+    with pytest.raises(ConfigError, match="needs inventory_imbalance"):
+        Engine(config, config.instrument.spec())
+
+
+def test_features_list_json(capsys):
+    assert main(["features", "--list", "--json"]) == 0
+    listed = orjson.loads(capsys.readouterr().out)
+    assert len(listed["features"]) >= 50
+    assert [f["name"] for f in listed["features"]] == list(ALL_NAMES)
+    assert listed["schema_hash"] == FeatureSchema().hash
