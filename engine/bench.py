@@ -21,7 +21,8 @@ from engine.book import L2Book
 from engine.book import apply_events
 from engine.config import EngineConfig
 from engine.config import InstrumentConfig
-from engine.features import new_state
+from engine.features import evaluate
+from engine.loop import RING_FULL
 from engine.loop import run_until
 from engine.pipeline import Engine
 from engine.warmup import warm_up
@@ -46,16 +47,56 @@ def bench_book(events: np.ndarray, repeats: int = 5) -> float:
     return _median_rate(len(events), timings)
 
 
-def bench_loop(events: np.ndarray, repeats: int = 5) -> float:
-    """Events/s of the compiled loop: book plus streaming feature state, no decisions."""
+def bench_loop(events: np.ndarray, config: EngineConfig, repeats: int = 5) -> float:
+    """Events/s of the compiled loop: book plus all streaming feature state, no decisions."""
     timings = []
     for _ in range(repeats):
-        book = L2Book.covering(events)
-        state = new_state()
+        engine = Engine(config, config.instrument.spec())
+        book, fs = engine.book, engine.features
+        book.fit(int(events["px_ticks"].min()), int(events["px_ticks"].max()))
+        i = 0
         t0 = time.perf_counter()
-        run_until(book.bid, book.ask, book.hdr, state, events, 0, NEVER, NEVER, True)
+        while i < len(events):
+            i, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params,
+                                  fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr,
+                                  events, i, NEVER, NEVER, True)
+            if reason == RING_FULL:
+                fs.grow()
         timings.append(time.perf_counter() - t0)
     return _median_rate(len(events), timings)
+
+
+def bench_feature_blocks(events: np.ndarray, config: EngineConfig, block: int = 1000,
+                         ) -> dict:
+    """Per-event cost of the compiled loop (book + all feature state) in blocks of ``block``
+    messages, and the cost of one feature-vector evaluation, as p50/p99 over blocks/calls."""
+    engine = Engine(config, config.instrument.spec())
+    book, fs = engine.book, engine.features
+    book.fit(int(events["px_ticks"].min()), int(events["px_ticks"].max()))
+    per_event = []
+    per_vector = []
+    i, n = 0, len(events)
+    out = engine.fvec_all
+    while i < n:
+        t0 = time.perf_counter_ns()
+        j, _ = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
+                         fs.ring_cum, fs.ring_mid2, fs.ptr, events, i, NEVER,
+                         block, True)
+        t1 = time.perf_counter_ns()
+        if j == i:  # the ring needs room
+            fs.grow()
+            continue
+        per_event.append((t1 - t0) / (j - i))
+        t2 = time.perf_counter_ns()
+        evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
+                 fs.ring_mid2, fs.ptr, fs.levels_book, int(events["ts_event"][j - 1]), out)
+        per_vector.append(time.perf_counter_ns() - t2)
+        i = j
+    return {"features_ns_per_event": {"p50": round(float(np.percentile(per_event, 50)), 1),
+                                      "p99": round(float(np.percentile(per_event, 99)), 1),
+                                      "block_messages": block},
+            "feature_vector_ns": {"p50": round(float(np.percentile(per_vector, 50)), 1),
+                                  "p99": round(float(np.percentile(per_vector, 99)), 1)}}
 
 
 def bench_pipeline(events: np.ndarray, config: EngineConfig, repeats: int = 3,
@@ -85,7 +126,8 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None) -> d
     batch = decode(day.messages, day.orderbook, instrument, source="synthetic")
     decode_s = time.perf_counter() - t0
     book_rate = bench_book(batch)
-    loop_rate = bench_loop(batch)
+    loop_rate = bench_loop(batch, config)
+    blocks = bench_feature_blocks(batch, config)
     pipeline_rate, engine = bench_pipeline(batch, config)
     keys = ("p50_ns", "p99_ns", "p999_ns", "max_ns", "count", "over_budget")
     stages = {name: {k: s[k] for k in keys}
@@ -97,6 +139,9 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None) -> d
         "book_events_per_s": round(book_rate, 1),
         "loop_events_per_s": round(loop_rate, 1),
         "pipeline_events_per_s": round(pipeline_rate, 1),
+        "features_pipeline_events_per_s": round(pipeline_rate, 1),
+        "n_features": len(engine.schema.names),
+        **blocks,
         "decode_events_per_s": round(len(batch) / decode_s, 1),
         "simulate_s": round(simulate_s, 3),
         "stages": stages,
@@ -120,6 +165,12 @@ def format_table(result: dict) -> str:
         f"{'loop: book + feature state':<34}{result['loop_events_per_s']:>16,.0f}",
         f"{'full pipeline, 100 ms decisions':<34}{result['pipeline_events_per_s']:>16,.0f}",
         f"{'LOBSTER decode (arrays -> events)':<34}{result['decode_events_per_s']:>16,.0f}",
+        "",
+        f"all {result['n_features']} features: loop ns/event p50 "
+        f"{result['features_ns_per_event']['p50']:.1f}, p99 "
+        f"{result['features_ns_per_event']['p99']:.1f} (blocks of 1,000 messages); "
+        f"vector ns p50 {result['feature_vector_ns']['p50']:.0f}, p99 "
+        f"{result['feature_vector_ns']['p99']:.0f}",
         "",
         f"{'stage':<14}{'p50 ns':>10}{'p99 ns':>10}{'p99.9 ns':>10}{'max ns':>12}{'count':>10}"
         f"{'over':>6}",

@@ -120,26 +120,30 @@ def apply_events(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, events: np.n
 @njit(cache=True)
 def top_levels(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, bid_px: np.ndarray,
                bid_qty: np.ndarray, ask_px: np.ndarray, ask_qty: np.ndarray) -> None:
-    """Fill the output arrays (length n) with the top n levels; empty slots get NO_PRICE, 0."""
+    """Fill the output arrays (length n) with the top n levels; empty slots get NO_PRICE, 0.
+
+    The scan stops after the last occupied level, so a thin book costs no more than a deep one.
+    """
     n = bid_px.shape[0]
     base = hdr[H_BASE]
     j = hdr[H_BEST_BID]
+    have = hdr[H_BID_LEVELS]
     for k in range(n):
-        while j >= 0 and bid[j] == 0:
-            j -= 1
-        if j >= 0:
+        if k < have:
+            while bid[j] == 0:
+                j -= 1
             bid_px[k] = base + j
             bid_qty[k] = bid[j]
             j -= 1
         else:
             bid_px[k] = NO_PRICE
             bid_qty[k] = 0
-    cap = ask.shape[0]
     j = hdr[H_BEST_ASK]
+    have = hdr[H_ASK_LEVELS]
     for k in range(n):
-        while j < cap and ask[j] == 0:
-            j += 1
-        if j < cap:
+        if k < have:
+            while ask[j] == 0:
+                j += 1
             ask_px[k] = base + j
             ask_qty[k] = ask[j]
             j += 1
@@ -277,3 +281,60 @@ class L2Book:
 __all__ = ["APPLIED", "ASK", "BID", "CROSSED", "NO_PRICE", "OUT_OF_RANGE", "L2Book",
            "apply_delta", "apply_events", "is_crossed", "qty_at", "side_depth",
            "top_levels"]
+
+
+@njit(cache=True)
+def drop_far(events: np.ndarray, ref_bid: int, ref_ask: int, max_ticks: int) -> np.ndarray:
+    """The events without level updates more than ``max_ticks`` worse than the touch.
+
+    ``ref_bid``/``ref_ask`` are the touch (NO_PRICE: keep that side). A message whose last
+    event is dropped hands its F_LAST to its last kept event, so message ends stay marked.
+    """
+    n = events.shape[0]
+    keep = np.ones(n, dtype=np.bool_)
+    kept = 0
+    last_kept = -1  # index of the last kept event of the current message
+    for i in range(n):
+        ev = events[i]
+        far = False
+        if ev.kind == BOOK_DELTA:
+            if ev.side == BID:
+                far = ref_bid != NO_PRICE and ev.px_ticks < ref_bid - max_ticks
+            else:
+                far = ref_ask != NO_PRICE and ev.px_ticks > ref_ask + max_ticks
+        if far:
+            keep[i] = False
+        else:
+            kept += 1
+            last_kept = i
+        if ev.flags & F_LAST:
+            if far and last_kept >= 0 and not (events[last_kept].flags & F_LAST):
+                events[last_kept].flags |= F_LAST
+            last_kept = -1
+    if kept == n:
+        return events
+    return events[keep]
+
+
+@njit(cache=True)
+def prune_far(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, max_ticks: int) -> int:
+    """Remove levels more than ``max_ticks`` worse than the best on their side; returns how
+    many. The best levels never move, so the header stays valid."""
+    removed = 0
+    cap = bid.shape[0]
+    if hdr[H_BID_LEVELS] > 0:
+        for i in range(0, max(0, hdr[H_BEST_BID] - max_ticks)):
+            if bid[i] != 0:
+                bid[i] = 0
+                removed += 1
+                hdr[H_BID_LEVELS] -= 1
+    if hdr[H_ASK_LEVELS] > 0:
+        for i in range(min(cap, hdr[H_BEST_ASK] + max_ticks + 1), cap):
+            if ask[i] != 0:
+                ask[i] = 0
+                removed += 1
+                hdr[H_ASK_LEVELS] -= 1
+    return removed
+
+
+__all__ += ["drop_far", "prune_far"]

@@ -81,6 +81,31 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ic(args: argparse.Namespace) -> int:
+    from engine.research.ic import run_ic
+    from engine.research.ic import table
+
+    horizons = [h.strip() for h in args.horizons.split(",") if h.strip()]
+    result = run_ic(args.features, horizons, args.out)
+    print(table(result))
+    print(f"wrote {args.out / 'ic.json'} and {args.out / 'ic.png'}")
+    return 0
+
+
+def _cmd_ofi_regression(args: argparse.Namespace) -> int:
+    from engine.config import EngineConfig
+    from engine.config import load_config
+    from engine.features.matrix import parse_duration_ms
+    from engine.research.ofi_regression import run_ofi_regression
+    from engine.research.ofi_regression import table
+
+    config = load_config(args.config) if args.config else EngineConfig()
+    result = run_ofi_regression(args.data, config, parse_duration_ms(args.interval), args.out)
+    print(table(result))
+    print(f"wrote {args.out / 'ofi_regression.json'} and {args.out / 'ofi_regression.png'}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import run_bench
 
@@ -124,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="engine config (instrument, features)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser("ic", help="information coefficients of a feature matrix")
+    p.add_argument("--features", required=True, type=Path, help="Parquet from obflow features")
+    p.add_argument("--horizons", default="1s,10s,1min,5min", help="forward return horizons")
+    p.add_argument("--out", type=Path, default=Path("build/ic"), help="output folder")
+    p.set_defaults(func=_cmd_ic)
+
+    p = sub.add_parser("research", help="research studies on the engine's features")
+    studies = p.add_subparsers(dest="study", required=True)
+    q = studies.add_parser("ofi-regression",
+                           help="Cont-Kukanov-Stoikov price change on OFI, per half hour")
+    q.add_argument("--data", required=True, type=Path)
+    q.add_argument("--interval", default="10s", help="interval length (default 10s)")
+    q.add_argument("--config", type=Path, help="engine config (instrument)")
+    q.add_argument("--out", type=Path, default=Path("build/ofi-regression"))
+    q.set_defaults(func=_cmd_ofi_regression)
 
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")

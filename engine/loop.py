@@ -40,7 +40,7 @@ REASON_NAMES = {END_OF_DATA: "end_of_data", TIME_REACHED: "time_reached",
 @njit(cache=True)
 def run_until(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, fstate: np.ndarray,
               params: np.ndarray, ring_ts: np.ndarray, ring_cum: np.ndarray,
-              ring_mid2: np.ndarray, ptr: np.ndarray, levels: np.ndarray, events: np.ndarray,
+              ring_mid2: np.ndarray, ptr: np.ndarray, events: np.ndarray,
               start: int, stop_ts: int, max_messages: int, at_boundary: bool,
               ) -> tuple[int, int]:
     """Apply ``events[start:]`` until a stop; see module doc for the stop rules.
@@ -70,8 +70,7 @@ def run_until(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, fstate: np.ndar
         if boundary:
             if is_crossed(hdr):
                 return i + 1, CROSSED
-            end_message(bid, ask, hdr, fstate, ring_ts, ring_cum, ring_mid2, ptr, levels,
-                        ev.ts_event)
+            end_message(bid, ask, hdr, fstate, ring_ts, ring_cum, ring_mid2, ptr, ev.ts_event)
             messages += 1
             if messages >= max_messages:
                 return i + 1, COUNT_REACHED

@@ -122,7 +122,7 @@ class Engine:
             t0 = perf_counter_ns()
             fs = self.features
             j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-                                  fs.ring_cum, fs.ring_mid2, fs.ptr, fs.levels_ofi, batch, i,
+                                  fs.ring_cum, fs.ring_mid2, fs.ptr, batch, i,
                                   stop, self._every, self._at_boundary)
             t1 = perf_counter_ns()
             self._t_book.record(t1 - t0)

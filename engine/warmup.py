@@ -44,7 +44,7 @@ def warm_up() -> None:
     book.clear()
     fs = FeatureState(FeatureParams().array(Decimal("0.01")), capacity=8)
     run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
-              fs.ring_mid2, fs.ptr, fs.levels_ofi, batch, 0, np.iinfo(np.int64).max, 1 << 62,
+              fs.ring_mid2, fs.ptr, batch, 0, np.iinfo(np.int64).max, 1 << 62,
               True)
     evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
              fs.ring_mid2, fs.ptr, fs.levels_book, 3, np.empty(len(ALL_NAMES)))

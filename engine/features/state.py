@@ -83,6 +83,8 @@ class FeatureState:
     """The arrays of one session's streaming feature state, plus their parameters."""
 
     def __init__(self, params: np.ndarray, capacity: int = 1 << 16) -> None:
+        if capacity <= 0 or capacity & (capacity - 1):
+            raise ValueError(f"capacity must be a power of two, got {capacity}")
         if params.shape != (P_SIZE,):
             raise ValueError(f"params must have {P_SIZE} values, got {params.shape}")
         self.params = params.astype(np.float64)
@@ -91,8 +93,7 @@ class FeatureState:
         self.ring_ts = np.zeros(capacity, dtype=np.int64)
         self.ring_cum = np.zeros((capacity, N_CHANNELS), dtype=np.float64)
         self.ring_mid2 = np.zeros(capacity, dtype=np.float64)
-        # Scratch for top-of-book scans: (bid px, bid qty, ask px, ask qty) x levels.
-        self.levels_ofi = np.zeros((4, OFI_LEVELS), dtype=np.int64)
+        # Scratch for the top-of-book scan: (bid px, bid qty, ask px, ask qty) x levels.
         self.levels_book = np.zeros((4, BOOK_LEVELS), dtype=np.int64)
         self.reset()
 

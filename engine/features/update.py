@@ -10,7 +10,6 @@ from engine.book import H_BEST_ASK
 from engine.book import H_BEST_BID
 from engine.book import H_BID_LEVELS
 from engine.book import side_depth
-from engine.book import top_levels
 from engine.features.state import C_BUY
 from engine.features.state import C_DMID
 from engine.features.state import C_DMID2
@@ -70,12 +69,12 @@ def mid2(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray) -> float:
 @njit(cache=True)
 def advance_bases(ring_ts: np.ndarray, ptr: np.ndarray, t: int) -> None:
     """Move each window's base to the last entry stamped at or before ``t - W``."""
-    cap = ring_ts.shape[0]
+    mask = ring_ts.shape[0] - 1  # the capacity is a power of two
     head = ptr[R_HEAD]
     for w in range(WINDOWS_NS.shape[0]):
         edge = t - WINDOWS_NS[w]
         b = ptr[R_BASE + w]
-        while b + 1 < head and ring_ts[(b + 1) % cap] <= edge:
+        while b + 1 < head and ring_ts[(b + 1) & mask] <= edge:
             b += 1
         ptr[R_BASE + w] = b
 
@@ -92,7 +91,7 @@ def has_room(ptr: np.ndarray, capacity: int) -> bool:
 @njit(cache=True, inline="always")
 def window_sum(state: np.ndarray, ring_cum: np.ndarray, ptr: np.ndarray, w: int,
                channel: int) -> float:
-    return state[S_CUM + channel] - ring_cum[ptr[R_BASE + w] % ring_cum.shape[0], channel]
+    return state[S_CUM + channel] - ring_cum[ptr[R_BASE + w] & (ring_cum.shape[0] - 1), channel]
 
 
 @njit(cache=True)
@@ -174,50 +173,60 @@ def _vpin_add(state: np.ndarray, bucket: float, q: float, is_buy: bool) -> None:
             state[S_VPIN_SELL] = 0.0
 
 
+@njit(cache=True, inline="always")
+def _ofi_side(qty: np.ndarray, best: int, have: int, step: int, base: int,
+              state: np.ndarray, px_slot: int, qty_slot: int, empty_px: float,
+              cum: np.ndarray) -> None:
+    """Fold one side of the multi-level OFI (Xu, Gould & Howison 2018) into ``cum`` and
+    remember this message's levels. ``step`` is -1 for bids (better = higher), +1 for asks.
+
+    An empty level has size 0 and a price worse than any real one (``empty_px``).
+    """
+    have_prev = state[S_HAVE_PREV] != 0.0
+    j = best
+    for m in range(OFI_LEVELS):
+        if m < have:
+            while qty[j] == 0:
+                j += step
+            p = float(base + j)
+            q = float(qty[j])
+            j += step
+        else:
+            p = empty_px
+            q = 0.0
+        if have_prev:
+            pp = state[px_slot + m]
+            pq = state[qty_slot + m]
+            # Bids: e = 1{P >= P'} q - 1{P <= P'} q'; asks: e = -1{P <= P'} q + 1{P >= P'} q'.
+            if step < 0:
+                e = (q if p >= pp else 0.0) - (pq if p <= pp else 0.0)
+            else:
+                e = (pq if p >= pp else 0.0) - (q if p <= pp else 0.0)
+            cum[C_OFI + m] += e
+        state[px_slot + m] = p
+        state[qty_slot + m] = q
+
+
 @njit(cache=True)
 def end_message(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarray,
                 ring_ts: np.ndarray, ring_cum: np.ndarray, ring_mid2: np.ndarray,
-                ptr: np.ndarray, levels: np.ndarray, ts: int) -> None:
-    """Fold the finished message into the cumulative channels and push a ring entry.
-
-    ``levels`` is int64 scratch of shape (4, OFI_LEVELS).
-    """
-    top_levels(bid, ask, hdr, levels[0], levels[1], levels[2], levels[3])
+                ptr: np.ndarray, ts: int) -> None:
+    """Fold the finished message into the cumulative channels and push a ring entry."""
     cum = state[S_CUM:S_CUM + N_CHANNELS]
-    if state[S_HAVE_PREV] != 0.0:
-        for m in range(OFI_LEVELS):
-            # Multi-level OFI (Xu, Gould & Howison 2018); an empty level has size 0 and a price
-            # below every bid or above every ask.
-            pb = float(levels[0, m]) if levels[1, m] > 0 else -np.inf
-            qb = float(levels[1, m])
-            pa = float(levels[2, m]) if levels[3, m] > 0 else np.inf
-            qa = float(levels[3, m])
-            ppb = state[S_PREV + m]
-            pqb = state[S_PREV + OFI_LEVELS + m]
-            ppa = state[S_PREV + 2 * OFI_LEVELS + m]
-            pqa = state[S_PREV + 3 * OFI_LEVELS + m]
-            e = 0.0
-            if pb >= ppb:
-                e += qb
-            if pb <= ppb:
-                e -= pqb
-            if pa <= ppa:
-                e -= qa
-            if pa >= ppa:
-                e += pqa
-            cum[C_OFI + m] += e
-    for m in range(OFI_LEVELS):
-        state[S_PREV + m] = float(levels[0, m]) if levels[1, m] > 0 else -np.inf
-        state[S_PREV + OFI_LEVELS + m] = float(levels[1, m])
-        state[S_PREV + 2 * OFI_LEVELS + m] = float(levels[2, m]) if levels[3, m] > 0 else np.inf
-        state[S_PREV + 3 * OFI_LEVELS + m] = float(levels[3, m])
+    base = hdr[0]
+    _ofi_side(bid, hdr[H_BEST_BID], hdr[H_BID_LEVELS], -1, base, state, S_PREV,
+              S_PREV + OFI_LEVELS, -np.inf, cum)
+    _ofi_side(ask, hdr[H_BEST_ASK], hdr[H_ASK_LEVELS], 1, base, state, S_PREV + 2 * OFI_LEVELS,
+              S_PREV + 3 * OFI_LEVELS, np.inf, cum)
     state[S_HAVE_PREV] = 1.0
     after = mid2(bid, ask, hdr)
     before = state[S_MID2_BEFORE]
     dmid = after - before if (after == after and before == before) else 0.0
-    q = state[S_M_BUY] - state[S_M_SELL]
-    cum[C_BUY] += state[S_M_BUY]
-    cum[C_SELL] += state[S_M_SELL]
+    m_buy = state[S_M_BUY]
+    m_sell = state[S_M_SELL]
+    q = m_buy - m_sell
+    cum[C_BUY] += m_buy
+    cum[C_SELL] += m_sell
     cum[C_TRADES] += state[S_M_TRADES]
     cum[C_LARGE] += state[S_M_LARGE]
     cum[C_PXVOL] += state[S_M_PXVOL]
@@ -233,13 +242,17 @@ def end_message(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.nda
         cum[C_SPREAD] += s
         cum[C_SPREAD2] += s * s
         cum[C_SPREADN] += 1.0
-    for slot in (S_M_BUY, S_M_SELL, S_M_TRADES, S_M_LARGE, S_M_PXVOL, S_M_VOL):
-        state[slot] = 0.0
+    state[S_M_BUY] = 0.0
+    state[S_M_SELL] = 0.0
+    state[S_M_TRADES] = 0.0
+    state[S_M_LARGE] = 0.0
+    state[S_M_PXVOL] = 0.0
+    state[S_M_VOL] = 0.0
     state[S_MSG_OPEN] = 0.0
-    cap = ring_ts.shape[0]
-    k = ptr[R_HEAD] % cap
+    k = ptr[R_HEAD] & (ring_ts.shape[0] - 1)
     ring_ts[k] = ts
-    ring_cum[k, :] = cum
+    for c in range(N_CHANNELS):
+        ring_cum[k, c] = cum[c]
     ring_mid2[k] = after
     ptr[R_HEAD] += 1
     advance_bases(ring_ts, ptr, ts)

@@ -99,7 +99,7 @@ def _lambda(state, ring_cum, ptr, w):
 
 @njit(cache=True)
 def _log_return(ring_mid2, ptr, w, now2):
-    base = ring_mid2[ptr[R_BASE + w] % ring_mid2.shape[0]]
+    base = ring_mid2[ptr[R_BASE + w] & (ring_mid2.shape[0] - 1)]
     if base != base or now2 != now2:
         return np.nan
     return math.log(now2 / base)

@@ -1,0 +1,1 @@
+"""Research tools on the engine's own features: information coefficients, OFI regression."""
