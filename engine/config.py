@@ -17,6 +17,7 @@ from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from connectors.config import VenueConfig
 from engine.errors import ConfigError
 from engine.execution import ExecutionConfig
 from engine.features import ALL_NAMES
@@ -129,6 +130,7 @@ class EngineConfig:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    venue: VenueConfig = field(default_factory=VenueConfig)  # live feed (connectors.config)
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -140,7 +142,8 @@ class EngineConfig:
 _SECTIONS = {"data": DataConfig, "instrument": InstrumentConfig, "replay": ReplayConfig,
              "features": FeaturesConfig,
              "risk": RiskConfig, "execution": ExecutionConfig, "latency": LatencyConfig,
-             "report": ReportConfig}
+             "report": ReportConfig,
+             "venue": VenueConfig}
 
 
 def _accepts(annotation: Any, value: Any) -> bool:

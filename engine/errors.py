@@ -7,7 +7,10 @@
      ├── BookError              the order book became invalid (names the event's source sequence)
      │    ├── CrossedBookError  best bid >= best ask after a message
      │    └── BookRangeError    a price is too far from the book's array range to hold
-     └── ModelError             a model artifact cannot be used with this engine
+     ├── ModelError             a model artifact cannot be used with this engine
+     └── FeedError              a venue feed problem (names venue, symbol, sequence)
+          ├── MalformedFrameError  a frame cannot be parsed, or a price is off the tick grid
+          └── TransportError       the websocket or REST transport failed (translated at the edge)
 """
 
 from __future__ import annotations
@@ -61,3 +64,25 @@ class BookRangeError(BookError):
 
 class ModelError(ObflowError):
     """A model artifact does not fit this engine (schema hash, feature names)."""
+
+
+class FeedError(ObflowError):
+    """A venue feed problem. ``symbol`` and ``seq`` say where; empty/None when unknown."""
+
+    def __init__(self, venue: str, message: str, *, symbol: str = "",
+                 seq: int | None = None) -> None:
+        where = venue + (f" {symbol}" if symbol else "") + (f" seq {seq}" if seq is not None
+                                                              else "")
+        super().__init__(f"{where}: {message}")
+        self.venue = venue
+        self.symbol = symbol
+        self.seq = seq
+        self.reason = message
+
+
+class MalformedFrameError(FeedError):
+    """A frame is not valid JSON, lacks a field, or has a price or size off the grid."""
+
+
+class TransportError(FeedError):
+    """The connection failed: refused, closed, timed out or answered with an HTTP error."""
