@@ -153,16 +153,18 @@ def top_levels(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, bid_px: np.nda
 
 
 @njit(cache=True)
-def side_depth(qty: np.ndarray, best: int, step: int, levels: int) -> int:
-    """Total size of the first ``levels`` occupied levels walking from ``best`` by ``step``."""
+def side_depth(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, side: int, levels: int,
+               ) -> int:
+    """Total size of the best ``levels`` occupied levels of ``side`` (all if fewer)."""
+    if side == BID:
+        qty, j, have, step = bid, hdr[H_BEST_BID], hdr[H_BID_LEVELS], -1
+    else:
+        qty, j, have, step = ask, hdr[H_BEST_ASK], hdr[H_ASK_LEVELS], 1
     total = 0
-    seen = 0
-    j = best
-    cap = qty.shape[0]
-    while seen < levels and 0 <= j < cap:
-        if qty[j] > 0:
-            total += qty[j]
-            seen += 1
+    for _ in range(min(levels, have)):
+        while qty[j] == 0:
+            j += step
+        total += qty[j]
         j += step
     return total
 
@@ -268,8 +270,8 @@ class L2Book:
 
     def depth(self, levels: int) -> tuple[int, int]:
         """Total bid and ask size within the top ``levels`` occupied levels."""
-        return (side_depth(self.bid, int(self.hdr[H_BEST_BID]), -1, levels),
-                side_depth(self.ask, int(self.hdr[H_BEST_ASK]), 1, levels))
+        return (side_depth(self.bid, self.ask, self.hdr, BID, levels),
+                side_depth(self.bid, self.ask, self.hdr, ASK, levels))
 
     def is_crossed(self) -> bool:
         return bool(is_crossed(self.hdr))

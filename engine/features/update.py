@@ -132,10 +132,7 @@ def on_trade(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarra
             state[S_M_LARGE] += 1.0
             hit = -1 if cls > 0 else 1  # a buy hits the asks
             if cls != 0.0:
-                if hit == 1:
-                    depth = side_depth(bid, hdr[H_BEST_BID], -1, 5)
-                else:
-                    depth = side_depth(ask, hdr[H_BEST_ASK], 1, 5)
+                depth = side_depth(bid, ask, hdr, hit, 5)
                 ptr[R_RES_TS] = ts
                 state[S_RES_SIDE] = float(hit)
                 state[S_RES_DEPTH] = float(depth)

@@ -66,21 +66,22 @@ def _ratio(num: float, den: float) -> float:
 
 
 @njit(cache=True)
-def _walk_avg_px(qty: np.ndarray, best: int, step: int, lots: float) -> float:
-    """Average index (tick offset) paid walking ``lots`` from ``best`` (all if less)."""
-    cap = qty.shape[0]
+def _walk_avg_px(qty: np.ndarray, best: int, have: int, step: int, lots: float) -> float:
+    """Average index (tick offset) paid walking ``lots`` from ``best`` over the ``have``
+    occupied levels (all of them if they hold less)."""
     left = lots
     cost = 0.0
     got = 0.0
     j = best
-    seen = 0
-    while left > 0 and 0 <= j < cap and seen < 1000:
-        if qty[j] > 0:
-            take = min(left, float(qty[j]))
-            cost += take * j
-            got += take
-            left -= take
-            seen += 1
+    for _ in range(have):
+        while qty[j] == 0:
+            j += step
+        take = min(left, float(qty[j]))
+        cost += take * j
+        got += take
+        left -= take
+        if left <= 0:
+            break
         j += step
     return cost / got if got > 0 else np.nan
 
@@ -169,8 +170,8 @@ def evaluate(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarra
         out[k + 5] = (micro - m2 / 2.0) / (m2 / 2.0) * 1e4
         lots = params[P_SLOPE_LOTS]
         base = float(hdr[0])
-        vb = _walk_avg_px(bid, hdr[H_BEST_BID], -1, lots) + base
-        va = _walk_avg_px(ask, hdr[H_BEST_ASK], 1, lots) + base
+        vb = _walk_avg_px(bid, hdr[H_BEST_BID], hdr[H_BID_LEVELS], -1, lots) + base
+        va = _walk_avg_px(ask, hdr[H_BEST_ASK], hdr[H_ASK_LEVELS], 1, lots) + base
         out[k + 6] = (m2 / 2.0 - vb) / (m2 / 2.0) * 1e4
         out[k + 7] = (va - m2 / 2.0) / (m2 / 2.0) * 1e4
     else:
@@ -185,10 +186,7 @@ def evaluate(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarra
     k += 8
     # Resilience after the last large trade.
     if ptr[R_RES_TS] != NO_TS and state[S_RES_DEPTH] > 0:
-        if state[S_RES_SIDE] > 0:
-            now_depth = side_depth(bid, hdr[H_BEST_BID], -1, 5)
-        else:
-            now_depth = side_depth(ask, hdr[H_BEST_ASK], 1, 5)
+        now_depth = side_depth(bid, ask, hdr, int(state[S_RES_SIDE]), 5)
         out[k] = now_depth / state[S_RES_DEPTH]
         out[k + 1] = (t - ptr[R_RES_TS]) / 1e9
     else:
