@@ -52,13 +52,14 @@ def bench_loop(events: np.ndarray, config: EngineConfig, repeats: int = 5) -> fl
     timings = []
     for _ in range(repeats):
         engine = Engine(config, config.instrument.spec())
-        book, fs = engine.book, engine.features
+        book, fs, rest = engine.book, engine.features, engine.execution.resting
         book.fit(int(events["px_ticks"].min()), int(events["px_ticks"].max()))
         i = 0
         t0 = time.perf_counter()
         while i < len(events):
             i, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params,
                                   fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr,
+                                  rest.orders, rest.fills, rest.info, rest.power,
                                   events, i, NEVER, NEVER, True)
             if reason == RING_FULL:
                 fs.grow()
@@ -71,7 +72,7 @@ def bench_feature_blocks(events: np.ndarray, config: EngineConfig, block: int = 
     """Per-event cost of the compiled loop (book + all feature state) in blocks of ``block``
     messages, and the cost of one feature-vector evaluation, as p50/p99 over blocks/calls."""
     engine = Engine(config, config.instrument.spec())
-    book, fs = engine.book, engine.features
+    book, fs, rest = engine.book, engine.features, engine.execution.resting
     book.fit(int(events["px_ticks"].min()), int(events["px_ticks"].max()))
     per_event = []
     per_vector = []
@@ -80,8 +81,8 @@ def bench_feature_blocks(events: np.ndarray, config: EngineConfig, block: int = 
     while i < n:
         t0 = time.perf_counter_ns()
         j, _ = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-                         fs.ring_cum, fs.ring_mid2, fs.ptr, events, i, NEVER,
-                         block, True)
+                         fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info,
+                         rest.power, events, i, NEVER, block, True)
         t1 = time.perf_counter_ns()
         if j == i:  # the ring needs room
             fs.grow()

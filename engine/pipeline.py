@@ -1,10 +1,10 @@
-"""The engine: book -> features -> strategy -> risk -> paper execution, every stage timed.
+"""The engine: book -> features -> model -> strategy -> risk -> paper execution, timed.
 
 ``Engine.process(batch)`` is the one entry point for both drivers. It runs the compiled loop
 (``engine.loop.run_until``) until the next wakeup, then hands control to Python for the
-decision stages, and continues. Wakeups are event times: the next decision point, the arrival
-of an order in flight, and the holding-limit deadline. The clock is moved to each wakeup's
-event time; the wall clock is read only to time the stages.
+decision stages, and continues. Wakeups are event times: the next decision point, an order
+or cancel reaching the venue, a passive fill, the holding-limit deadline and the session
+close. The clock is moved to each wakeup's event time; the wall clock only times stages.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from time import perf_counter_ns
 import numpy as np
 
 from engine.book import L2Book
+from engine.bus import Bus
+from engine.bus import Topic
 from engine.clock import SimClock
 from engine.config import EngineConfig
 from engine.errors import ConfigError
@@ -28,16 +30,20 @@ from engine.instrument import InstrumentSpec
 from engine.latency import StageLatency
 from engine.loop import COUNT_REACHED
 from engine.loop import CROSSED
+from engine.loop import FILLED
 from engine.loop import OUT_OF_RANGE
 from engine.loop import RING_FULL
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
+from engine.orders import CancelIntent
 from engine.orders import Fill
+from engine.orders import OrderDone
 from engine.orders import OrderIntent
 from engine.portfolio import Portfolio
 from engine.risk import RiskManager
 from engine.risk import RiskState
 from engine.risk import forced_exit
+from engine.risk import halt_reason
 from engine.risk import holding_deadline_ns
 from engine.warmup import warm_up
 from strategies import Strategy
@@ -45,7 +51,8 @@ from strategies import make_strategy
 from strategies.base import DecisionView
 
 NEVER = np.iinfo(np.int64).max
-STAGES = ("book", "features", "strategy", "risk", "execution", "end_to_end")
+DAY_NS = 86_400_000_000_000
+STAGES = ("book", "features", "model", "strategy", "risk", "execution", "end_to_end")
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,24 @@ class EquityMark:
     ts_ns: int
     equity2: int  #: twice (cash + position at mid), ticks x lots
     position: int
+    fees: float  #: currency paid so far
+    mid2: int
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    source: str
+    gross: float  #: currency, marked to mid at the session's last mark
+    fees: float
+    fills: int
 
 
 class Engine:
     """One instrument's pipeline. Collaborators are built from config or passed in."""
 
     def __init__(self, config: EngineConfig, instrument: InstrumentSpec, *,
-                 strategy: Strategy | None = None, clock: SimClock | None = None) -> None:
+                 strategy: Strategy | None = None, predictor=None, clock: SimClock | None = None,
+                 bus: Bus | None = None) -> None:
         self.config = config
         self.instrument = instrument
         self.schema = config.features.schema()
@@ -68,62 +86,95 @@ class Engine:
         if missing:
             raise ConfigError("features.names", f"strategy {self.strategy.name!r} needs "
                               f"{', '.join(sorted(missing))}")
+        if getattr(self.strategy, "needs_model", False) and predictor is None:
+            raise ConfigError("model", f"strategy {self.strategy.name!r} needs a model")
+        self.predictor = predictor
         self.clock = clock or SimClock()
+        self.bus = bus
         self.risk = RiskManager(config.risk)
-        self.execution = PaperExecution(config.execution)
+        self._money = float(instrument.tick_size * instrument.lot_size)
+        self.execution = PaperExecution(config.execution, money_per_tick_lot=self._money)
+        self._resting = self.execution.resting
         self.portfolio = Portfolio()
         self.latency = StageLatency(config.latency.budgets_ns())
-        (self._t_book, self._t_features, self._t_strategy, self._t_risk, self._t_execution,
-         self._t_end_to_end) = (self.latency.stage(stage) for stage in STAGES)
-        self.book_valid = True  #: False while a live feed is out of sync; blocks new orders
+        (self._t_book, self._t_features, self._t_model, self._t_strategy, self._t_risk,
+         self._t_execution, self._t_end_to_end) = (self.latency.stage(s) for s in STAGES)
         self.book = L2Book()
         self.features = FeatureState(self.schema.params.array(instrument.tick_size))
         self.fvec_all = np.zeros(len(ALL_NAMES))
+        self.fvec = self.fvec_all
         self._columns = self.schema.columns
         self._interval_ns = config.replay.decision_interval_ms * 1_000_000
         self._every = config.replay.decision_every_messages or NEVER
+        self.book_valid = True  #: False while a live feed is out of sync; blocks new orders
+        self.killed = config.risk.kill_switch
+        self.halted: str | None = None
         self.events = 0
         self.decisions = 0
         self.fill_log: list[Fill] = []
+        self.done_log: list[OrderDone] = []
         self.intents: list[tuple[int, OrderIntent]] = []
         self.marks: list[EquityMark] = []
+        self.sessions: list[SessionResult] = []
         self.last_ts_ns = 0
         self.source = ""
+        self._session_open = False
         self.start_session("")
         warm_up()
 
     # -- sessions -------------------------------------------------------------------------
     def start_session(self, source: str, utc_offset_ns: int = 0) -> None:
-        """A new day or file: empty book and feature state; positions carry over.
+        """A new day or file: empty book and feature state, no halt; positions carry over.
 
-        ``utc_offset_ns`` is the exchange's local time minus UTC (for time of day).
+        ``utc_offset_ns`` is the exchange's local time minus UTC (time of day, session close).
         """
+        self._close_session()
         self.source = source
         self.book.clear()
         self.book.source = source
         self.book_valid = True
+        self.halted = None
+        self.utc_offset_ns = utc_offset_ns
         self.features.reset(utc_offset_ns)
         self._next_decision = None
+        self._close_ns: int | None = None
         self._at_boundary = True
+        self._session_start = (len(self.marks), self.portfolio.fees, self.portfolio.fills)
+        self._session_open = bool(source)
+
+    def _close_session(self) -> None:
+        if not self._session_open:
+            return
+        first, fees0, fills0 = self._session_start
+        marks = self.marks[first:]
+        start_equity = self.marks[first - 1].equity2 if first else 0
+        gross = (marks[-1].equity2 - start_equity) / 2 * self._money if marks else 0.0
+        self.sessions.append(SessionResult(self.source, gross, self.portfolio.fees - fees0,
+                                           self.portfolio.fills - fills0))
+        self._session_open = False
+
+    def kill(self) -> None:
+        """Kill switch: cancel every open order and accept no new one."""
+        self.killed = True
+        self._cancel_all(self.clock.now_ns())
 
     # -- the driver-facing entry point ---------------------------------------------------
     def process(self, batch: np.ndarray) -> None:
         """Apply a batch of events, stopping at every wakeup on the way."""
         n = len(batch)
         i = 0
-        book = self.book
+        book, fs, rest = self.book, self.features, self._resting
         ts_event = batch["ts_event"]
         flags = batch["flags"]
         while i < n:
-            if self._next_decision is None and self._interval_ns:
-                first = int(ts_event[i])
-                self._next_decision = (first // self._interval_ns + 1) * self._interval_ns
+            if self._next_decision is None:
+                self._first_event(int(ts_event[i]))
             stop = self._next_wakeup()
             t0 = perf_counter_ns()
-            fs = self.features
             j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-                                  fs.ring_cum, fs.ring_mid2, fs.ptr, batch, i,
-                                  stop, self._every, self._at_boundary)
+                                  fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
+                                  rest.info, rest.power, batch, i, stop, self._every,
+                                  self._at_boundary)
             t1 = perf_counter_ns()
             self._t_book.record(t1 - t0)
             self.events += j - i
@@ -131,7 +182,7 @@ class Engine:
                 self.last_ts_ns = int(ts_event[j - 1])
                 self._at_boundary = bool(flags[j - 1] & F_LAST)
             if reason == RING_FULL:
-                self.features.grow()
+                fs.grow()
             elif reason == OUT_OF_RANGE:
                 book.make_room(int(batch["px_ticks"][j]), seq=int(batch["seq"][j]))
             elif reason == CROSSED:
@@ -144,18 +195,48 @@ class Engine:
                 self._wakeup(stop, t1, next_event_ns=int(ts_event[j]))
             elif reason == COUNT_REACHED:
                 self._wakeup(self.last_ts_ns, t1, next_event_ns=None, count_decision=True)
+            elif reason == FILLED:
+                self._on_fills(*self.execution.passive_fills(book))
+                self._wakeup(self.last_ts_ns, t1, next_event_ns=None)
             i = j
+
+    def _first_event(self, ts: int) -> None:
+        step = self._interval_ns
+        self._next_decision = (ts // step + 1) * step if step else NEVER
+        close_s = self.config.risk.session_close_s
+        if close_s is not None:
+            midnight = (ts + self.utc_offset_ns) // DAY_NS * DAY_NS - self.utc_offset_ns
+            self._close_ns = midnight + close_s * 1_000_000_000
 
     def _next_wakeup(self) -> int:
         """Earliest pending event time after now (what is due now was handled already)."""
         now = self.clock.now_ns()
+        pf = self.portfolio
+        held = RiskState(pf.position, 0, 0, pf.opened_ns, True)
         candidates = (self._next_decision, self.execution.next_arrival_ns(),
-                      holding_deadline_ns(self._risk_state(), self.config.risk))
+                      holding_deadline_ns(held, self.config.risk), self._close_ns)
         return min((t for t in candidates if t is not None and t > now), default=NEVER)
 
+    def _mid2(self) -> int | None:
+        bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
+        return bid + ask if bid is not None and ask is not None else None
+
     def _risk_state(self) -> RiskState:
-        return RiskState(self.portfolio.position, self.execution.in_flight_lots(),
-                         self.portfolio.opened_ns, self.book_valid)
+        pf = self.portfolio
+        buy, sell = self.execution.open_lots()
+        mid2 = self._mid2()
+        lot_value = mid2 / 2 * self._money if mid2 is not None else 0.0
+        adverse = 0.0
+        entry = pf.avg_entry_ticks()
+        if entry is not None and mid2 is not None:
+            adverse = (entry - mid2 / 2) * (1 if pf.position > 0 else -1)
+        day_pnl = 0.0
+        if mid2 is not None:
+            first, fees0, _ = self._session_start
+            start = self.marks[first - 1].equity2 if first else 0
+            day_pnl = (pf.equity2(mid2) - start) / 2 * self._money - (pf.fees - fees0)
+        return RiskState(pf.position, buy, sell, pf.opened_ns, self.book_valid, lot_value,
+                         adverse, day_pnl, self.halted, self.killed)
 
     # -- decision stages -----------------------------------------------------------------
     def _wakeup(self, now: int, t_ready: int, *, next_event_ns: int | None,
@@ -163,39 +244,65 @@ class Engine:
         """Run what is due at event time ``now``; ``t_ready`` is when the book was ready."""
         self.clock.advance_to(max(now, self.clock.now_ns()))
         now = self.clock.now_ns()
-        self._fill_arrivals(now)
+        self._venue(now)
+        self._check_halt(now)
         decide = count_decision or (self._next_decision is not None
                                     and now >= self._next_decision)
-        intents: list[OrderIntent] = []
+        actions: list = []
         if decide:
             self.decisions += 1
             t0 = perf_counter_ns()
             self.evaluate_features(now)
-            view = self._view(now)
             t1 = perf_counter_ns()
-            intents = self.strategy.on_decision(view)
+            prediction = self.predictor.predict(self.fvec) if self.predictor else None
             t2 = perf_counter_ns()
+            actions = self.strategy.on_decision(self._view(now, prediction))
+            t3 = perf_counter_ns()
             self._t_features.record(t1 - t0)
-            self._t_strategy.record(t2 - t1)
+            if self.predictor:
+                self._t_model.record(t2 - t1)
+            self._t_strategy.record(t3 - t2)
             if self._next_decision is not None and now >= self._next_decision:
                 self._schedule_after(now, next_event_ns)
         exit_intent = forced_exit(self._risk_state(), now, self.config.risk)
         if exit_intent is not None:
-            intents.append(exit_intent)
-        if intents:
-            t3 = perf_counter_ns()
-            accepted = self.risk.vet(self._risk_state(), intents, now)
-            t4 = perf_counter_ns()
-            for intent in accepted:
-                self.intents.append((now, intent))
-                self.execution.submit(intent, now)
-            self._fill_arrivals(now)
-            t5 = perf_counter_ns()
-            self._t_risk.record(t4 - t3)
-            self._t_execution.record(t5 - t4)
+            actions.append(exit_intent)
+        if actions:
+            self._act(actions, now)
         if decide:
             self._t_end_to_end.record(perf_counter_ns() - t_ready)
             self._mark(now)
+
+    def _act(self, actions: list, now: int) -> None:
+        t0 = perf_counter_ns()
+        cancels = [a for a in actions if isinstance(a, CancelIntent)]
+        intents = [a for a in actions if not isinstance(a, CancelIntent)]
+        accepted = self.risk.vet(self._risk_state(), intents, now)
+        t1 = perf_counter_ns()
+        for cancel in cancels:
+            self.execution.cancel(cancel.client_id, now)
+        bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
+        for intent in accepted:
+            self.intents.append((now, intent))
+            self.execution.submit(intent, now, expected_px=ask if intent.side > 0 else bid)
+        self._venue(now)
+        self._t_risk.record(t1 - t0)
+        self._t_execution.record(perf_counter_ns() - t1)
+
+    def _check_halt(self, now: int) -> None:
+        if self.halted:
+            return
+        local_s = None
+        if self._close_ns is not None:
+            local_s = ((now + self.utc_offset_ns) % DAY_NS) / 1e9
+        reason = halt_reason(self._risk_state(), local_s, self.config.risk)
+        if reason:
+            self.halted = reason
+            self._cancel_all(now)
+
+    def _cancel_all(self, now: int) -> None:
+        for order in self.execution.open_orders():
+            self.execution.cancel(order.client_id, now)
 
     def _schedule_after(self, now: int, next_event_ns: int | None) -> None:
         """Next decision one interval on; across a quiet gap, the last point before the
@@ -206,14 +313,19 @@ class Engine:
             nxt = now + step * ((next_event_ns - 1 - now) // step)
         self._next_decision = nxt
 
-    def _fill_arrivals(self, now: int) -> None:
-        fills, _ = self.execution.execute_due(self.book, now)
+    def _venue(self, now: int) -> None:
+        self._on_fills(*self.execution.process_due(self.book, now))
+
+    def _on_fills(self, fills: list[Fill], done: list[OrderDone]) -> None:
         for fill in fills:
             self.portfolio.apply(fill)
             self.fill_log.append(fill)
+            if self.bus is not None:
+                self.bus.publish_nowait(Topic.FILLS, fill)
+        self.done_log.extend(done)
 
     def evaluate_features(self, now: int) -> np.ndarray:
-        """The configured feature vector at event time ``now`` (a new array)."""
+        """The configured feature vector at event time ``now``."""
         fs = self.features
         book = self.book
         evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
@@ -221,23 +333,26 @@ class Engine:
         self.fvec = self.fvec_all[self._columns]
         return self.fvec
 
-    def _view(self, now: int) -> DecisionView:
+    def _view(self, now: int, prediction: np.ndarray | None) -> DecisionView:
         features = self.fvec
         features.flags.writeable = False
         return DecisionView(now, features, self.schema, self.book.best_bid_tick(),
                             self.book.best_ask_tick(), self.portfolio.position,
-                            self.execution.in_flight_lots(), self.portfolio.opened_ns)
+                            self.execution.in_flight_lots(), self.portfolio.opened_ns,
+                            tuple(self.execution.open_orders()), prediction,
+                            self.halted is not None or self.killed)
 
     def _mark(self, now: int) -> None:
-        bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
-        if bid is None or ask is None:
+        mid2 = self._mid2()
+        if mid2 is None:
             return
-        self.marks.append(EquityMark(now, self.portfolio.equity2(bid + ask),
-                                     self.portfolio.position))
+        pf = self.portfolio
+        self.marks.append(EquityMark(now, pf.equity2(mid2), pf.position, pf.fees, mid2))
 
     def finish(self) -> None:
-        """End of data: fill what has arrived by the last event; mark the book one last time."""
+        """End of data: carry out what has reached the venue; mark and close the session."""
         now = max(self.clock.now_ns(), self.last_ts_ns)
         self.clock.advance_to(now)
-        self._fill_arrivals(now)
+        self._venue(now)
         self._mark(now)
+        self._close_session()

@@ -30,10 +30,13 @@ class RoundTrip:
 
 
 class Portfolio:
+    """Fees are currency (a fraction of notional is not an integer); everything else is exact."""
+
     def __init__(self) -> None:
         self.position = 0  #: signed lots
         self.cash = 0  #: ticks x lots; buying spends, selling receives
         self.realized = 0  #: ticks x lots, from closed round trips
+        self.fees = 0.0  #: currency paid (negative: rebates earned)
         self.traded_lots = 0
         self.fills = 0
         self.round_trips: list[RoundTrip] = []
@@ -41,6 +44,7 @@ class Portfolio:
 
     def apply(self, fill: Fill) -> None:
         self.fills += 1
+        self.fees += fill.fee
         self.traded_lots += fill.qty_lots
         self.cash -= fill.side * fill.px_ticks * fill.qty_lots
         left = fill.qty_lots
@@ -67,6 +71,11 @@ class Portfolio:
     def equity2(self, mid2_ticks: int) -> int:
         """Twice the marked equity (cash + position at mid), exact in ticks x lots."""
         return 2 * self.cash + self.position * mid2_ticks
+
+    def avg_entry_ticks(self) -> float | None:
+        """Average price of the open lots, ticks (a float: it need not be on the grid)."""
+        lots = sum(abs(lot[0]) for lot in self._open)
+        return sum(abs(lot[0]) * lot[1] for lot in self._open) / lots if lots else None
 
     def unrealized2(self, mid2_ticks: int) -> int:
         """Twice the unrealized PnL of the open lots at mid."""

@@ -1,35 +1,64 @@
 """Pre-trade risk: every intent passes here; rejections carry a reason and are counted.
 
-Checks are a pure function of (state, intent, config), so each is testable alone.
-Forced exits (the maximum holding time) are intents that risk itself creates.
+Checks are a pure function of (state, intent, config), so each is testable alone. Risk also
+creates forced exits (holding limit, stop-loss, daily loss stop, session close) and halts:
+after the daily loss stop or at the session close only exits pass until the next session;
+the kill switch blocks every new order.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
+from dataclasses import replace
 
+from engine.events import BUY
 from engine.orders import OrderIntent
 from engine.orders import RiskRejection
 
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """Limits.
+    """Limits (0 or "" turns an optional one off).
 
-    max_position_lots: largest absolute position, counting orders still in flight.
+    max_position_lots: largest absolute position, counting open orders on that side.
+    max_notional: largest absolute position value at mid, currency.
     max_order_lots: largest single order.
-    max_holding_ms: a position older than this is closed at the next wakeup (5 min default).
+    max_holding_ms: a position older than this is closed (5 minutes by default).
+    stop_loss_ticks: close when the mid is this many ticks against the average entry.
+    daily_loss_limit: net loss in a session (currency) that flattens and halts until the next.
+    session_close: exchange local time (HH:MM or HH:MM:SS) to be flat by; entries stop then.
+    kill_switch: block every new order (resting orders are cancelled).
     """
 
     max_position_lots: int = 500
+    max_notional: float = 0.0
     max_order_lots: int = 500
     max_holding_ms: int = 300_000
+    stop_loss_ticks: int = 0
+    daily_loss_limit: float = 0.0
+    session_close: str = ""
+    kill_switch: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_position_lots", "max_order_lots", "max_holding_ms"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("max_notional", "stop_loss_ticks", "daily_loss_limit"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        if self.session_close and not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", self.session_close):
+            raise ValueError(f"session_close must be HH:MM or HH:MM:SS, got "
+                             f"{self.session_close!r}")
+
+    @property
+    def session_close_s(self) -> int | None:
+        """Seconds after local midnight, or None."""
+        if not self.session_close:
+            return None
+        parts = [int(p) for p in self.session_close.split(":")]
+        return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
 
 
 @dataclass(frozen=True)
@@ -37,21 +66,52 @@ class RiskState:
     """What risk needs to know at a decision."""
 
     position_lots: int
-    in_flight_lots: int  #: signed lots sent but not yet filled
-    opened_ns: int | None
+    open_buy_lots: int  #: buy orders in flight or resting
+    open_sell_lots: int
+    opened_ns: int | None  #: when the oldest open lot was opened
     book_valid: bool
+    lot_value: float = 0.0  #: currency value of one lot at mid
+    adverse_ticks: float = 0.0  #: how far the mid is against the average entry, ticks
+    day_pnl: float = 0.0  #: net PnL of this session so far, currency
+    halted: str | None = None  #: "daily_loss_stop" or "session_close" until the next session
+    killed: bool = False
+
+    @property
+    def exposure(self) -> int:
+        """Signed lots once every open order has filled in the direction of the position."""
+        return self.position_lots + self.open_buy_lots - self.open_sell_lots
+
+
+def reduces(state: RiskState, intent: OrderIntent) -> bool:
+    """True if the order only shrinks the position (net of exits already open)."""
+    pos = state.position_lots
+    if pos > 0 and intent.side != BUY:
+        return intent.qty_lots + state.open_sell_lots <= pos
+    if pos < 0 and intent.side == BUY:
+        return intent.qty_lots + state.open_buy_lots <= -pos
+    return False
 
 
 def check(state: RiskState, intent: OrderIntent, config: RiskConfig) -> str | None:
     """The reason to reject ``intent``, or None to accept it."""
+    if state.killed or config.kill_switch:
+        return "kill_switch"
     if not state.book_valid:
         return "book_invalid"
     if intent.qty_lots > config.max_order_lots:
         return "max_order_size"
-    after = state.position_lots + state.in_flight_lots + intent.side * intent.qty_lots
-    exposure = abs(state.position_lots + state.in_flight_lots)
-    if abs(after) > config.max_position_lots and abs(after) > exposure:
+    if reduces(state, intent):
+        return None
+    if state.halted:
+        return state.halted
+    if intent.side == BUY:
+        after = state.position_lots + state.open_buy_lots + intent.qty_lots
+    else:
+        after = state.position_lots - state.open_sell_lots - intent.qty_lots
+    if abs(after) > config.max_position_lots:
         return "max_position"
+    if config.max_notional and abs(after) * state.lot_value > config.max_notional:
+        return "max_notional"
     return None
 
 
@@ -62,15 +122,40 @@ def holding_deadline_ns(state: RiskState, config: RiskConfig) -> int | None:
     return state.opened_ns + config.max_holding_ms * 1_000_000
 
 
-def forced_exit(state: RiskState, now_ns: int, config: RiskConfig) -> OrderIntent | None:
-    """A flattening order once the holding limit is reached (none if one is already going)."""
+def exit_reason(state: RiskState, now_ns: int, config: RiskConfig) -> str | None:
+    """Why the position must be closed now, if it must."""
+    if state.position_lots == 0:
+        return None
+    if state.halted:
+        return state.halted
     deadline = holding_deadline_ns(state, config)
-    if deadline is None or now_ns < deadline:
+    if deadline is not None and now_ns >= deadline:
+        return "max_holding"
+    if config.stop_loss_ticks and state.adverse_ticks >= config.stop_loss_ticks:
+        return "stop_loss"
+    return None
+
+
+def forced_exit(state: RiskState, now_ns: int, config: RiskConfig) -> OrderIntent | None:
+    """A market order closing what no open order closes yet, when an exit is due."""
+    reason = exit_reason(state, now_ns, config)
+    if reason is None:
         return None
-    left = state.position_lots + state.in_flight_lots
-    if left == 0:
+    pos = state.position_lots
+    left = pos - state.open_sell_lots if pos > 0 else pos + state.open_buy_lots
+    if (pos > 0 and left <= 0) or (pos < 0 and left >= 0):
         return None
-    return OrderIntent(side=-1 if left > 0 else 1, qty_lots=abs(left), reason="exit:max_holding")
+    return OrderIntent(side=-1 if left > 0 else 1, qty_lots=abs(left), reason=f"exit:{reason}")
+
+
+def halt_reason(state: RiskState, local_time_s: float | None, config: RiskConfig) -> str | None:
+    """Whether this session must stop taking new risk now."""
+    if config.daily_loss_limit and state.day_pnl <= -config.daily_loss_limit:
+        return "daily_loss_stop"
+    close = config.session_close_s
+    if close is not None and local_time_s is not None and local_time_s >= close:
+        return "session_close"
+    return None
 
 
 class RiskManager:
@@ -88,9 +173,9 @@ class RiskManager:
             reason = check(state, intent, self.config)
             if reason is None:
                 accepted.append(intent)
-                state = RiskState(state.position_lots,
-                                  state.in_flight_lots + intent.side * intent.qty_lots,
-                                  state.opened_ns, state.book_valid)
+                buy = intent.qty_lots if intent.side == BUY else 0
+                state = replace(state, open_buy_lots=state.open_buy_lots + buy,
+                                open_sell_lots=state.open_sell_lots + intent.qty_lots - buy)
             else:
                 self.rejections[reason] += 1
                 self.rejected.append(RiskRejection(intent, reason, now_ns))

@@ -25,6 +25,7 @@ from engine.features import FeatureParams
 from engine.features import FeatureState
 from engine.features import evaluate
 from engine.loop import run_until
+from engine.resting import RestingOrders
 
 _done = False
 
@@ -43,11 +44,13 @@ def warm_up() -> None:
     apply_events(book.bid, book.ask, book.hdr, batch, 0, len(batch))
     book.clear()
     fs = FeatureState(FeatureParams().array(Decimal("0.01")), capacity=8)
+    rest = RestingOrders(slots=2)
+    rest.add(client_id=1, side=BUY, px=11, qty=1, ahead=0)
     run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
-              fs.ring_mid2, fs.ptr, batch, 0, np.iinfo(np.int64).max, 1 << 62,
-              True)
+              fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power, batch, 0,
+              np.iinfo(np.int64).max, 1 << 62, True)
     evaluate(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
              fs.ring_mid2, fs.ptr, fs.levels_book, 3, np.empty(len(ALL_NAMES)))
     out = np.empty(4, dtype=np.int64)
-    walk_book(book.bid, book.ask, book.hdr, 1, 1, out, out.copy())
+    walk_book(book.bid, book.ask, book.hdr, BUY, 1, 12, out, out.copy())
     _done = True

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.features import FeatureSchema
+from engine.orders import CancelIntent
 from engine.orders import OrderIntent
 
 
@@ -21,8 +22,11 @@ class DecisionView:
     best_bid_tick: int | None
     best_ask_tick: int | None
     position_lots: int  #: filled position
-    in_flight_lots: int  #: signed lots sent and not yet filled
+    in_flight_lots: int  #: signed lots of open orders (in flight or resting)
     opened_ns: int | None  #: when the open position started, None when flat
+    open_orders: tuple = ()  #: ``engine.execution.OpenOrder`` of every open order
+    prediction: np.ndarray | None = None  #: model outputs, when the engine has a model
+    halted: bool = False  #: risk accepts only exits now (daily loss stop, close, kill)
 
     def feature(self, name: str) -> float:
         return float(self.features[self.schema.index(name)])
@@ -31,6 +35,6 @@ class DecisionView:
 class Strategy(Protocol):
     name: str
 
-    def on_decision(self, view: DecisionView) -> list[OrderIntent]:
-        """Return the orders to send now (possibly none)."""
+    def on_decision(self, view: DecisionView) -> list[OrderIntent | CancelIntent]:
+        """Return the orders to send and cancel now (possibly none)."""
         ...

@@ -28,7 +28,9 @@ def test_replay_on_synthetic_day_trades_and_reports(synth_dir, tmp_path):
     trip_pnl = sum(t["pnl"] for t in result["trades"])
     assert trip_pnl == pytest.approx(result["pnl"]["realized"])
     stages = outcome.timing["stages"]
-    assert set(stages) == {"book", "features", "strategy", "risk", "execution", "end_to_end"}
+    assert set(stages) == {"book", "features", "model", "strategy", "risk", "execution",
+                           "end_to_end"}
+    assert stages["model"]["count"] == 0  # no model configured
     assert stages["features"]["count"] == result["decisions"]
     assert stages["end_to_end"]["p50_ns"] > 0
     report = json.loads((tmp_path / "report.json").read_text())
