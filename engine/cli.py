@@ -50,6 +50,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from replay.backtest import run_replay
 
     config = load_config(args.config)
+    if args.strategy:
+        from engine.config import with_strategy
+
+        config = with_strategy(config, args.strategy)
     out = args.out or config.report.out
     outcome = run_replay(config, args.data, out)
     print(summary_text(outcome.result, outcome.timing, outcome.engine))
@@ -135,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="replay data through the full pipeline")
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--data", type=Path, help="LOBSTER message file or folder of pairs")
+    p.add_argument("--strategy", help="run this strategy instead of the config's "
+                                      "(its [strategy.NAME] table, or its defaults)")
     p.add_argument("--out", type=Path, help="report folder (default: report.out in config)")
     p.set_defaults(func=_cmd_replay)
 

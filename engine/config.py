@@ -112,6 +112,13 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """path: a model folder written by ``obflow train`` ("" runs without a model)."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """out: folder for report.json (``--out`` overrides it)."""
 
@@ -124,8 +131,11 @@ class EngineConfig:
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     strategy_name: str = "imbalance_momentum"
     strategy: Any = field(default_factory=ImbalanceMomentumConfig)  # the strategy config
+    #: parameters given for every strategy in the file ([strategy.NAME] tables)
+    strategy_params: dict = field(default_factory=dict)
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
@@ -136,11 +146,12 @@ class EngineConfig:
         out = dataclasses.asdict(self)
         out["strategy"] = {"name": self.strategy_name, **dataclasses.asdict(self.strategy)}
         del out["strategy_name"]
+        del out["strategy_params"]
         return out
 
 
 _SECTIONS = {"data": DataConfig, "instrument": InstrumentConfig, "replay": ReplayConfig,
-             "features": FeaturesConfig,
+             "features": FeaturesConfig, "model": ModelConfig,
              "risk": RiskConfig, "execution": ExecutionConfig, "latency": LatencyConfig,
              "report": ReportConfig,
              "venue": VenueConfig}
@@ -182,6 +193,15 @@ def build_section(cls: type, table: dict, section: str) -> Any:
         raise ConfigError(section, str(exc)) from None
 
 
+def with_strategy(config: EngineConfig, name: str) -> EngineConfig:
+    """The same config running strategy ``name`` (its [strategy.NAME] table, or defaults)."""
+    if name not in STRATEGIES:
+        raise ConfigError("--strategy", f"unknown strategy {name!r} "
+                          f"(known: {', '.join(sorted(STRATEGIES))})")
+    params = config.strategy_params.get(name) or STRATEGIES[name][0]()
+    return dataclasses.replace(config, strategy_name=name, strategy=params)
+
+
 def parse_config(raw: dict, source: str = "<config>") -> EngineConfig:
     unknown = set(raw) - set(_SECTIONS) - {"strategy"}
     if unknown:
@@ -194,8 +214,17 @@ def parse_config(raw: dict, source: str = "<config>") -> EngineConfig:
     if name not in STRATEGIES:
         raise ConfigError("strategy.name", f"unknown strategy {name!r} "
                           f"(known: {', '.join(sorted(STRATEGIES))})")
-    strategy_config = build_section(STRATEGIES[name][0], strategy_table, "strategy")
-    return EngineConfig(strategy_name=name, strategy=strategy_config, **sections)
+    per = {key: build_section(STRATEGIES[key][0], strategy_table.pop(key), f"strategy.{key}")
+           for key in list(strategy_table)
+           if key in STRATEGIES and isinstance(strategy_table[key], dict)}
+    if strategy_table:
+        if name in per:
+            raise ConfigError("strategy", f"parameters for {name!r} both in [strategy] and in "
+                              f"[strategy.{name}]")
+        per[name] = build_section(STRATEGIES[name][0], strategy_table, "strategy")
+    strategy_config = per.get(name) or STRATEGIES[name][0]()
+    return EngineConfig(strategy_name=name, strategy=strategy_config, strategy_params=per,
+                        **sections)
 
 
 def load_config(path: str | Path) -> EngineConfig:

@@ -141,6 +141,10 @@ class PaperExecution:
         self._seq = 0
         self._next_id = 1
         self._live: dict[int, Order] = {}  # submitted, not yet done
+        self._open: dict[int, OpenOrder] = {}  # the same orders as the strategy sees them
+        self._open_view: tuple[OpenOrder, ...] | None = ()
+        self._open_buy = 0
+        self._open_sell = 0
         self._resting_ids: set[int] = set()
         self._px = np.empty(config.max_levels, dtype=np.int64)
         self._qty = np.empty(config.max_levels, dtype=np.int64)
@@ -156,6 +160,8 @@ class PaperExecution:
         order = Order(self._next_id, intent, now_ns, now_ns + self._trip_ns(), expected_px)
         self._next_id += 1
         self._live[order.client_id] = order
+        self._set_open(order.client_id, OpenOrder(order.client_id, intent.side, intent.qty_lots,
+                                                  intent.limit_px, False, intent.reason))
         self._push(order.ts_arrive_ns, "submit", order)
         self.submitted_lots += intent.qty_lots
         return order
@@ -171,28 +177,31 @@ class PaperExecution:
     def next_arrival_ns(self) -> int | None:
         return self._actions[0][0] if self._actions else None
 
-    def open_orders(self) -> list[OpenOrder]:
-        resting = {int(o["client_id"]): int(o["qty_lots"]) for o in self.resting.open_orders()}
-        out = []
-        for cid, order in self._live.items():
-            it = order.intent
-            qty = resting.get(cid, it.qty_lots)
-            out.append(OpenOrder(cid, it.side, qty, it.limit_px, cid in resting, it.reason))
-        return out
+    def _set_open(self, client_id: int, order: OpenOrder | None) -> None:
+        """Replace (or with None remove) an open order, keeping the lot counters."""
+        old = self._open.pop(client_id, None)
+        for o, sign in ((old, -1), (order, 1)):
+            if o is None:
+                continue
+            if o.side == BUY:
+                self._open_buy += sign * o.qty_lots
+            else:
+                self._open_sell += sign * o.qty_lots
+        if order is not None and order.qty_lots > 0:
+            self._open[client_id] = order
+        self._open_view = None
+
+    def open_orders(self) -> tuple[OpenOrder, ...]:
+        if self._open_view is None:
+            self._open_view = tuple(self._open.values())
+        return self._open_view
 
     def open_lots(self) -> tuple[int, int]:
         """Lots that could still buy and sell: orders in flight plus resting ones."""
-        buy = sell = 0
-        for o in self.open_orders():
-            if o.side == BUY:
-                buy += o.qty_lots
-            else:
-                sell += o.qty_lots
-        return buy, sell
+        return self._open_buy, self._open_sell
 
     def in_flight_lots(self) -> int:
-        buy, sell = self.open_lots()
-        return buy - sell
+        return self._open_buy - self._open_sell
 
     # -- the venue ------------------------------------------------------------------------
     def fee(self, px: int, qty: int, liquidity: str) -> float:
@@ -233,8 +242,11 @@ class PaperExecution:
             self.resting.add(order.client_id, it.side, int(limit), left,
                              book.qty_at_tick(1 if it.side == BUY else -1, int(limit)))
             self._resting_ids.add(order.client_id)
+            self._set_open(order.client_id, OpenOrder(order.client_id, it.side, left, limit,
+                                                      True, it.reason))
             return
         del self._live[order.client_id]
+        self._set_open(order.client_id, None)
         done.append(OrderDone(order.client_id, filled, left,
                               "filled" if not left else "ioc_remainder"))
 
@@ -247,6 +259,7 @@ class PaperExecution:
         left = self.resting.remove(client_id)
         self._resting_ids.discard(client_id)
         order = self._live.pop(client_id)
+        self._set_open(client_id, None)
         done.append(OrderDone(client_id, order.intent.qty_lots - left, left, "cancelled"))
 
     def passive_fills(self, book: L2Book) -> tuple[list[Fill], list[OrderDone]]:
@@ -260,9 +273,12 @@ class PaperExecution:
             order = self._live[cid]
             fills.append(Fill(cid, order.intent.side, px, q, int(f["ts"]), order.intent.reason,
                               mid2, "maker", self.fee(px, q, "maker"), order.expected_px))
-        still_open = {int(o["client_id"]) for o in self.resting.open_orders()}
-        for cid in sorted(self._resting_ids - still_open):
-            self._resting_ids.discard(cid)
-            order = self._live.pop(cid)
-            done.append(OrderDone(cid, order.intent.qty_lots, 0, "filled"))
+            was = self._open[cid]
+            left = was.qty_lots - q
+            self._set_open(cid, OpenOrder(cid, was.side, left, was.limit_px, True, was.reason)
+                           if left else None)
+            if not left:
+                self._resting_ids.discard(cid)
+                del self._live[cid]
+                done.append(OrderDone(cid, order.intent.qty_lots, 0, "filled"))
         return fills, done

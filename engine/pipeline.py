@@ -10,6 +10,7 @@ close. The clock is moved to each wakeup's event time; the wall clock only times
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from time import perf_counter_ns
 
 import numpy as np
@@ -86,6 +87,10 @@ class Engine:
         if missing:
             raise ConfigError("features.names", f"strategy {self.strategy.name!r} needs "
                               f"{', '.join(sorted(missing))}")
+        if predictor is None and config.model.path:
+            from engine.model import Predictor
+
+            predictor = Predictor.load(config.model.path, self.schema)
         if getattr(self.strategy, "needs_model", False) and predictor is None:
             raise ConfigError("model", f"strategy {self.strategy.name!r} needs a model")
         self.predictor = predictor
@@ -245,7 +250,7 @@ class Engine:
         self.clock.advance_to(max(now, self.clock.now_ns()))
         now = self.clock.now_ns()
         self._venue(now)
-        self._check_halt(now)
+        state = self._check_halt(now, self._risk_state())
         decide = count_decision or (self._next_decision is not None
                                     and now >= self._next_decision)
         actions: list = []
@@ -264,20 +269,20 @@ class Engine:
             self._t_strategy.record(t3 - t2)
             if self._next_decision is not None and now >= self._next_decision:
                 self._schedule_after(now, next_event_ns)
-        exit_intent = forced_exit(self._risk_state(), now, self.config.risk)
+        exit_intent = forced_exit(state, now, self.config.risk)
         if exit_intent is not None:
             actions.append(exit_intent)
         if actions:
-            self._act(actions, now)
+            self._act(actions, now, state)
         if decide:
             self._t_end_to_end.record(perf_counter_ns() - t_ready)
             self._mark(now)
 
-    def _act(self, actions: list, now: int) -> None:
+    def _act(self, actions: list, now: int, state: RiskState) -> None:
         t0 = perf_counter_ns()
         cancels = [a for a in actions if isinstance(a, CancelIntent)]
         intents = [a for a in actions if not isinstance(a, CancelIntent)]
-        accepted = self.risk.vet(self._risk_state(), intents, now)
+        accepted = self.risk.vet(state, intents, now)
         t1 = perf_counter_ns()
         for cancel in cancels:
             self.execution.cancel(cancel.client_id, now)
@@ -289,16 +294,19 @@ class Engine:
         self._t_risk.record(t1 - t0)
         self._t_execution.record(perf_counter_ns() - t1)
 
-    def _check_halt(self, now: int) -> None:
+    def _check_halt(self, now: int, state: RiskState) -> RiskState:
+        """Halt new risk for the rest of the session when a limit says so."""
         if self.halted:
-            return
+            return state
         local_s = None
         if self._close_ns is not None:
             local_s = ((now + self.utc_offset_ns) % DAY_NS) / 1e9
-        reason = halt_reason(self._risk_state(), local_s, self.config.risk)
-        if reason:
-            self.halted = reason
-            self._cancel_all(now)
+        reason = halt_reason(state, local_s, self.config.risk)
+        if not reason:
+            return state
+        self.halted = reason
+        self._cancel_all(now)
+        return replace(state, halted=reason)
 
     def _cancel_all(self, now: int) -> None:
         for order in self.execution.open_orders():

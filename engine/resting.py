@@ -182,4 +182,5 @@ class RestingOrders:
         return out
 
     def open_orders(self) -> np.ndarray:
+        """A copy of the occupied slots (for inspection; the venue keeps its own view)."""
         return self.orders[self.orders["side"] != 0].copy()

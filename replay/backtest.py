@@ -49,5 +49,5 @@ def run_replay(config: EngineConfig, data: str | Path | None = None,
     wall = time.perf_counter() - start
     result = build_result(engine, [p.message.name for p in pairs])
     timing = build_timing(engine, wall)
-    path = write_report(out, result, timing) if out else None
+    path = write_report(out, result, timing, engine) if out else None
     return ReplayOutcome(engine, result, timing, path)

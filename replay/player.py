@@ -63,28 +63,44 @@ async def consume(engine: Engine, subscription) -> None:
             engine.process(message)
 
 
-async def replay_async(
-    engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int
-) -> None:
+async def collect_fills(subscription, into: list) -> None:
+    """A fills subscriber: what the engine publishes, in order (until cancelled)."""
+    while True:
+        into.append(await subscription.get())
+
+
+async def replay_async(engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int,
+                       ) -> list:
+    """Replay to the end; returns the fills as they came back through the bus."""
     bus = Bus()
+    engine.bus = bus
     subscription = bus.subscribe(Topic.MARKET_DATA, "engine", maxsize=4)
+    fills_sub = bus.subscribe(Topic.FILLS, "fill_log", maxsize=1 << 20)
+    bus_fills: list = []
     player = ReplayPlayer(bus, chunk_events)
     consumer = asyncio.create_task(consume(engine, subscription))
     producer = asyncio.create_task(player.play(sessions))
-    done, _ = await asyncio.wait({consumer, producer}, return_when=asyncio.FIRST_EXCEPTION)
-    for task in done:
-        if task.exception() is not None:
-            for other in (consumer, producer):
-                other.cancel()
-            raise task.exception()
-    await asyncio.gather(consumer, producer)
+    fill_task = asyncio.create_task(collect_fills(fills_sub, bus_fills))
+    try:
+        done, _ = await asyncio.wait({consumer, producer}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                for other in (consumer, producer):
+                    other.cancel()
+                raise task.exception()
+        await asyncio.gather(consumer, producer)
+        while not fills_sub.queue.empty():
+            bus_fills.append(fills_sub.queue.get_nowait())
+    finally:
+        fill_task.cancel()
+    return bus_fills
 
 
-def run(engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int) -> None:
-    """Replay to the end on an event loop of its own (uvloop when installed)."""
+def run(engine: Engine, sessions: Iterable[ReplaySession], chunk_events: int) -> list:
+    """Replay to the end on an event loop of its own (uvloop when installed); returns the
+    fills delivered on the bus."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        asyncio.run(replay_async(engine, sessions, chunk_events))
-    else:
-        uvloop.run(replay_async(engine, sessions, chunk_events))
+        return asyncio.run(replay_async(engine, sessions, chunk_events))
+    return uvloop.run(replay_async(engine, sessions, chunk_events))

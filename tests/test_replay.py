@@ -23,8 +23,10 @@ def test_replay_on_synthetic_day_trades_and_reports(synth_dir, tmp_path):
     assert result["events"] > 30_000
     assert result["decisions"] > 1_000
     assert result["n_trades"] > 0 and result["fills"] >= result["n_trades"]
-    assert result["pnl"]["total"] == pytest.approx(
-        result["pnl"]["realized"] + result["pnl"]["unrealized"])
+    pnl = result["pnl"]
+    assert pnl["gross"] == pytest.approx(pnl["realized"] + pnl["unrealized"])
+    assert pnl["net"] == pytest.approx(pnl["gross"] - pnl["fees"])
+    assert pnl["fees"] > 0  # taker fees on marketable orders
     trip_pnl = sum(t["pnl"] for t in result["trades"])
     assert trip_pnl == pytest.approx(result["pnl"]["realized"])
     stages = outcome.timing["stages"]
@@ -35,6 +37,8 @@ def test_replay_on_synthetic_day_trades_and_reports(synth_dir, tmp_path):
     assert stages["end_to_end"]["p50_ns"] > 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert list(report) == ["result", "timing"]
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "Net PnL and drawdown" in page
 
 
 def test_same_inputs_give_a_byte_identical_result(synth_dir, tmp_path):
@@ -84,7 +88,7 @@ def test_cli_synth_then_replay_then_check_book(tmp_path):
                            str(tmp_path / "d"), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert "PnL total" in done.stdout and (tmp_path / "r" / "report.json").exists()
+    assert "PnL gross" in done.stdout and (tmp_path / "r" / "report.json").exists()
 
 
 def test_cli_reports_bad_input_with_file_and_line(tmp_path, capsys):
