@@ -232,7 +232,7 @@ class Engine:
         mid2 = self._mid2()
         lot_value = mid2 / 2 * self._money if mid2 is not None else 0.0
         adverse = 0.0
-        entry = pf.avg_entry_ticks()
+        entry = pf.avg_entry_mid_ticks()
         if entry is not None and mid2 is not None:
             adverse = (entry - mid2 / 2) * (1 if pf.position > 0 else -1)
         day_pnl = 0.0

@@ -40,7 +40,7 @@ class Portfolio:
         self.traded_lots = 0
         self.fills = 0
         self.round_trips: list[RoundTrip] = []
-        self._open: deque[list[int]] = deque()  # [signed lots, px, ts] per open lot batch
+        self._open: deque[list[int]] = deque()  # [signed lots, px, ts, mid2] per open batch
 
     def apply(self, fill: Fill) -> None:
         self.fills += 1
@@ -60,7 +60,7 @@ class Portfolio:
             if lot[0] == 0:
                 self._open.popleft()
         if left:
-            self._open.append([fill.side * left, fill.px_ticks, fill.ts_ns])
+            self._open.append([fill.side * left, fill.px_ticks, fill.ts_ns, fill.mid2_ticks])
         self.position += fill.side * fill.qty_lots
 
     @property
@@ -76,6 +76,12 @@ class Portfolio:
         """Average price of the open lots, ticks (a float: it need not be on the grid)."""
         lots = sum(abs(lot[0]) for lot in self._open)
         return sum(abs(lot[0]) * lot[1] for lot in self._open) / lots if lots else None
+
+    def avg_entry_mid_ticks(self) -> float | None:
+        """Average mid at the fills that opened the open lots (the stop-loss reference)."""
+        lots = sum(abs(lot[0]) for lot in self._open if lot[3])
+        return sum(abs(lot[0]) * lot[3] for lot in self._open if lot[3]) / 2 / lots if lots \
+            else None
 
     def unrealized2(self, mid2_ticks: int) -> int:
         """Twice the unrealized PnL of the open lots at mid."""

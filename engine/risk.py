@@ -26,7 +26,8 @@ class RiskConfig:
     max_notional: largest absolute position value at mid, currency.
     max_order_lots: largest single order.
     max_holding_ms: a position older than this is closed (5 minutes by default).
-    stop_loss_ticks: close when the mid is this many ticks against the average entry.
+    stop_loss_ticks: close when the mid has moved this many ticks against the position since
+        the entries (measured mid to mid, so crossing the spread does not trigger it).
     daily_loss_limit: net loss in a session (currency) that flattens and halts until the next.
     session_close: exchange local time (HH:MM or HH:MM:SS) to be flat by; entries stop then.
     kill_switch: block every new order (resting orders are cancelled).
@@ -71,7 +72,7 @@ class RiskState:
     opened_ns: int | None  #: when the oldest open lot was opened
     book_valid: bool
     lot_value: float = 0.0  #: currency value of one lot at mid
-    adverse_ticks: float = 0.0  #: how far the mid is against the average entry, ticks
+    adverse_ticks: float = 0.0  #: how far the mid moved against the position since entry
     day_pnl: float = 0.0  #: net PnL of this session so far, currency
     halted: str | None = None  #: "daily_loss_stop" or "session_close" until the next session
     killed: bool = False

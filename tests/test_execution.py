@@ -186,6 +186,7 @@ def test_a_cancel_that_overtakes_its_submit_finds_no_order():
     else:
         pytest.fail("no seed made the cancel overtake the submit")
     fills, done = ex.process_due(book, 10**12)
+    assert fills == []  # a bid below the ask rests
     assert [d.reason for d in done] == ["cancel_unknown"]
     assert ex.cancel_unknown == 1
     assert [o.resting for o in ex.open_orders()] == [True]  # the late submit rests
