@@ -13,13 +13,18 @@ from engine.errors import ObflowError
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from replay.synth import SynthConfig
     from replay.synth import simulate
     from replay.synth import write_lobster
 
-    config = SynthConfig(events=args.events, levels=args.levels, seed=args.seed)
-    message, orderbook = write_lobster(simulate(config), args.out)
-    print(f"wrote {message}\nwrote {orderbook}")
+    first = np.datetime64("2024-01-02")
+    for k in range(args.days):
+        date = str(np.busday_offset(first, k, roll="forward"))
+        config = SynthConfig(events=args.events, levels=args.levels, seed=args.seed + k)
+        message, orderbook = write_lobster(simulate(config), args.out, date=date)
+        print(f"wrote {message}\nwrote {orderbook}")
     return 0
 
 
@@ -126,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=200_000, help="message rows (default 200000)")
     p.add_argument("--levels", type=int, default=10, help="book levels per side (default 10)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--days", type=int, default=1,
+                   help="write this many business days from 2024-01-02, seeds S, S+1, ...")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("check-book", help="rebuild a LOBSTER book and compare every row")
@@ -171,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--config", type=Path, help="engine config (instrument)")
     q.add_argument("--out", type=Path, default=Path("build/ofi-regression"))
     q.set_defaults(func=_cmd_ofi_regression)
+
+    from replay.sweep_cli import add_sweep_parser
+
+    add_sweep_parser(sub)
 
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")
