@@ -115,6 +115,18 @@ def _cmd_ofi_regression(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_latency(args: argparse.Namespace) -> int:
+    from engine.metrics import latency_table
+    from engine.metrics import scrape_latency
+
+    try:
+        rows = scrape_latency(args.url)
+    except OSError as exc:
+        raise ObflowError(f"cannot read {args.url}: {exc}") from None
+    print(latency_table(rows))
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import run_bench
 
@@ -182,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     from replay.sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)
+
+    p = sub.add_parser("latency", help="stage latency table from a running engine's metrics")
+    p.add_argument("--url", required=True, help="e.g. http://127.0.0.1:9108/metrics")
+    p.set_defaults(func=_cmd_latency)
 
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")

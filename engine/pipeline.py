@@ -53,7 +53,9 @@ from strategies.base import DecisionView
 
 NEVER = np.iinfo(np.int64).max
 DAY_NS = 86_400_000_000_000
-STAGES = ("book", "features", "model", "strategy", "risk", "execution", "end_to_end")
+STAGES = ("book", "features", "model", "strategy", "risk", "execution", "end_to_end",
+          "to_fill")
+P_UP_BINS = 20  #: bins of the model's P(up) distribution (exported as a histogram)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,11 @@ class Engine:
         self.portfolio = Portfolio()
         self.latency = StageLatency(config.latency.budgets_ns())
         (self._t_book, self._t_features, self._t_model, self._t_strategy, self._t_risk,
-         self._t_execution, self._t_end_to_end) = (self.latency.stage(s) for s in STAGES)
+         self._t_execution, self._t_end_to_end, self._t_to_fill) = (
+            self.latency.stage(s) for s in STAGES)
+        self.prediction_counts = np.zeros(P_UP_BINS, dtype=np.int64)
+        self.prediction_sum = 0.0
+        self._t_ready: int | None = None
         self.book = L2Book()
         self.features = FeatureState(self.schema.params.array(instrument.tick_size))
         self.fvec_all = np.zeros(len(ALL_NAMES))
@@ -164,8 +170,12 @@ class Engine:
         self._cancel_all(self.clock.now_ns())
 
     # -- the driver-facing entry point ---------------------------------------------------
-    def process(self, batch: np.ndarray) -> None:
-        """Apply a batch of events, stopping at every wakeup on the way."""
+    def process(self, batch: np.ndarray, received_perf_ns: int | None = None) -> None:
+        """Apply a batch of events, stopping at every wakeup on the way.
+
+        ``received_perf_ns`` (``perf_counter_ns`` when a live frame arrived) makes the
+        end-to-end stages start at the frame's arrival instead of at the book update.
+        """
         n = len(batch)
         i = 0
         book, fs, rest = self.book, self.features, self._resting
@@ -196,13 +206,15 @@ class Engine:
                     f"crossed book: best bid {book.best_bid_tick()} >= best ask "
                     f"{book.best_ask_tick()} ticks", seq=int(batch["seq"][j - 1]),
                     source=self.source)
-            elif reason == TIME_REACHED:
-                self._wakeup(stop, t1, next_event_ns=int(ts_event[j]))
+            ready = received_perf_ns or t1
+            if reason == TIME_REACHED:
+                self._wakeup(stop, ready, next_event_ns=int(ts_event[j]))
             elif reason == COUNT_REACHED:
-                self._wakeup(self.last_ts_ns, t1, next_event_ns=None, count_decision=True)
+                self._wakeup(self.last_ts_ns, ready, next_event_ns=None, count_decision=True)
             elif reason == FILLED:
+                self._t_ready = ready
                 self._on_fills(*self.execution.passive_fills(book))
-                self._wakeup(self.last_ts_ns, t1, next_event_ns=None)
+                self._wakeup(self.last_ts_ns, ready, next_event_ns=None)
             i = j
 
     def _first_event(self, ts: int) -> None:
@@ -249,6 +261,7 @@ class Engine:
         """Run what is due at event time ``now``; ``t_ready`` is when the book was ready."""
         self.clock.advance_to(max(now, self.clock.now_ns()))
         now = self.clock.now_ns()
+        self._t_ready = t_ready
         self._venue(now)
         state = self._check_halt(now, self._risk_state())
         decide = count_decision or (self._next_decision is not None
@@ -261,6 +274,10 @@ class Engine:
             t1 = perf_counter_ns()
             prediction = self.predictor.predict(self.fvec) if self.predictor else None
             t2 = perf_counter_ns()
+            if prediction is not None and prediction[0] == prediction[0]:
+                p_up = float(prediction[0])
+                self.prediction_counts[min(int(p_up * P_UP_BINS), P_UP_BINS - 1)] += 1
+                self.prediction_sum += p_up
             actions = self.strategy.on_decision(self._view(now, prediction))
             t3 = perf_counter_ns()
             self._t_features.record(t1 - t0)
@@ -325,6 +342,8 @@ class Engine:
         self._on_fills(*self.execution.process_due(self.book, now))
 
     def _on_fills(self, fills: list[Fill], done: list[OrderDone]) -> None:
+        if fills and self._t_ready is not None:
+            self._t_to_fill.record(perf_counter_ns() - self._t_ready)
         for fill in fills:
             self.portfolio.apply(fill)
             self.fill_log.append(fill)

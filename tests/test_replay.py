@@ -31,7 +31,7 @@ def test_replay_on_synthetic_day_trades_and_reports(synth_dir, tmp_path):
     assert trip_pnl == pytest.approx(result["pnl"]["realized"])
     stages = outcome.timing["stages"]
     assert set(stages) == {"book", "features", "model", "strategy", "risk", "execution",
-                           "end_to_end"}
+                           "end_to_end", "to_fill"}
     assert stages["model"]["count"] == 0  # no model configured
     assert stages["features"]["count"] == result["decisions"]
     assert stages["end_to_end"]["p50_ns"] > 0
