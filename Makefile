@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := build/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean wheelhouse
 
 # numba's cache tracks only the file of each compiled function, not the modules it inlines or
 # whose constants it uses: after any source change, drop the whole cache.
@@ -32,6 +32,11 @@ test: $(STAMP) $(NUMBA_STAMP)
 
 bench: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/obflow bench --json build/bench.json
+
+# Every wheel the image needs, for `docker build --build-arg PIP_NO_INDEX=1 .` offline.
+wheelhouse: $(STAMP)
+	$(BIN)/pip download --dest wheelhouse --only-binary=:all: .
+	$(BIN)/pip wheel --no-deps --wheel-dir wheelhouse .
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
