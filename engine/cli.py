@@ -127,6 +127,13 @@ def _cmd_latency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from engine.model.training import run_train
+
+    run_train(args.features, args.out, args.config)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import run_bench
 
@@ -198,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("latency", help="stage latency table from a running engine's metrics")
     p.add_argument("--url", required=True, help="e.g. http://127.0.0.1:9108/metrics")
     p.set_defaults(func=_cmd_latency)
+
+    p = sub.add_parser("train", help="train the LightGBM direction and return models")
+    p.add_argument("--features", required=True, type=Path, help="Parquet from obflow features")
+    p.add_argument("--out", required=True, type=Path, help="model directory to write")
+    p.add_argument("--config", type=Path,
+                   help="training config: [labels], [features], [validation], [lightgbm]")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")
