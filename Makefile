@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := build/demo
+MODEL := build/model
+MODEL_DATA := build/model-data
 
 .PHONY: demo test lint bench clean wheelhouse
 
@@ -22,9 +24,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP) $(NUMBA_STAMP)
+demo: $(STAMP) $(NUMBA_STAMP) $(MODEL)/schema.json
 	$(BIN)/obflow synth --out $(DEMO) --events 200000 --levels 10 --seed 7
 	$(BIN)/obflow replay --config configs/replay_synth.toml --data $(DEMO) --out build/report
+
+# The ML strategy's model, trained once on four synthetic days (walk-forward report in
+# build/model/metrics.json). Delete build/model to retrain: a model of another feature
+# schema is refused at load.
+$(MODEL)/schema.json: | $(STAMP) $(NUMBA_STAMP)
+	$(BIN)/python -m engine.model.synthetic --out $(MODEL_DATA) --days 4 --events 200000 --seed 11
+	$(BIN)/obflow features --data $(MODEL_DATA) --out $(MODEL_DATA)/features.parquet \
+		--config configs/replay_synth.toml --sample 1s --quiet
+	$(BIN)/obflow train --features $(MODEL_DATA)/features.parquet --out $(MODEL) \
+		--config configs/train.toml
 
 test: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/ruff check .
