@@ -114,15 +114,15 @@ def bench_model(schema: FeatureSchema | None = None, *, trees: int | None = None
 
 
 def bench_predictor(model_dir: str | Path | None = None, *, schema: FeatureSchema | None = None,
-                    rows: np.ndarray | None = None, calls: int = 20_000,
-                    booster_calls: int = 2_000, seed: int = 0) -> dict:
+                    trees: int | None = None, rows: np.ndarray | None = None,
+                    calls: int = 20_000, booster_calls: int = 2_000, seed: int = 0) -> dict:
     """The ``predictor`` bench entry: one row through the Predictor, through
     ``Booster.predict`` and through LightGBM's fast single-row C API (ns per row, all three
     outputs). ``model_dir``: a trained model (checked against ``schema`` when given), else
-    the bench model of ``bench_model``. ``rows``: rows to cycle through (default: random
-    rows with NaNs)."""
+    the bench model of ``bench_model`` with ``trees`` per output (default: the training
+    cap). ``rows``: rows to cycle through (default: random rows with NaNs)."""
     if model_dir is None:
-        predictor = bench_model(schema, seed=seed)
+        predictor = bench_model(schema, trees=trees, seed=seed)
     elif schema is not None:
         predictor = Predictor.load(model_dir, schema)
     else:

@@ -93,7 +93,8 @@ def plot_importance(importance: pd.DataFrame, path: Path, top: int = 20) -> None
     cols = [c for c in importance.columns if c != "mean"]
     fig, axes = plt.subplots(1, len(cols), figsize=(5.5 * len(cols), 0.3 * top + 1.5))
     for ax, col in zip(list(getattr(axes, "flat", [axes])), cols, strict=True):
-        top_rows = importance[col].sort_values(ascending=False).head(top)[::-1]
+        ranked = importance[col].sort_values(ascending=False)
+        top_rows = ranked[ranked > 0].head(top)[::-1]
         ax.barh(range(len(top_rows)), top_rows.to_numpy())
         ax.set_yticks(range(len(top_rows)), top_rows.index, fontsize=7)
         ax.set_title(col)
