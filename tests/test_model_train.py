@@ -1,5 +1,7 @@
 """``obflow train`` end to end on a small multi-day synthetic feature matrix."""
 
+from datetime import date
+
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -53,7 +55,7 @@ def test_synthetic_days_are_distinct_sessions_in_time_order(matrix_path):
                                                           "2024-01-04"]
     assert matrix.frame["ts_ns"].is_monotonic_increasing
     assert matrix.feature_names == ALL_NAMES and matrix.schema_hash == FeatureSchema().hash
-    assert [d.isoformat() for d in weekdays(__import__("datetime").date(2024, 1, 5), 3)] == \
+    assert [d.isoformat() for d in weekdays(date(2024, 1, 5), 3)] == \
         ["2024-01-05", "2024-01-08", "2024-01-09"]
 
 
