@@ -157,6 +157,8 @@ def test_return_scores_against_the_training_mean():
     assert s["n"] == 3 and s["rmse_bps"] == 0.0 and s["r2_oos"] == 1.0
     assert s["hit_rate"] == 1.0 and s["ic"] == pytest.approx(1.0)
     assert s["baseline"]["rmse_bps"] == pytest.approx(np.sqrt(6 / 3), abs=1e-6)
+    constant = return_scores(np.zeros(3), r[:3], train_mean=0.0)
+    assert constant["ic"] is None and constant["ic_pearson"] is None  # undefined, not NaN
 
 
 # --- config ----------------------------------------------------------------------------------

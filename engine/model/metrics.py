@@ -42,16 +42,17 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(recalls))
 
 
-def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
-    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return None
-    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
-
-
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+    """None when undefined: fewer than 3 rows, or a constant side."""
+    if len(x) < 3:
         return None
-    return float(np.corrcoef(x, y)[0, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = float(np.corrcoef(x, y)[0, 1])
+    return r if np.isfinite(r) else None
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    return pearson(_ranks(x), _ranks(y)) if len(x) >= 3 else None
 
 
 def hit_rate(signal: np.ndarray, r: np.ndarray) -> float | None:
