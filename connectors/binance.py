@@ -291,13 +291,20 @@ class BinanceFeed(VenueFeed):
 
 
 def parse_exchange_info(raw: bytes | str) -> dict[str, InstrumentSpec]:
-    """Tick and lot sizes from ``/api/v3/exchangeInfo`` (PRICE_FILTER and LOT_SIZE)."""
+    """Tick and lot sizes from ``/api/v3/exchangeInfo``.
+
+    The tick is PRICE_FILTER's tickSize. Book and trade sizes carry the base asset's
+    precision (``baseAssetPrecision``, 8 for BTC), finer than LOT_SIZE's stepSize, which
+    only binds orders (the BTCUSDT capture has depth sizes like 25.426189).
+    """
     out = {}
     for sym in orjson.loads(raw)["symbols"]:
         filters = {f["filterType"]: f for f in sym["filters"]}
+        lot = (Decimal(1).scaleb(-int(sym["baseAssetPrecision"])) if "baseAssetPrecision" in sym
+               else Decimal(filters["LOT_SIZE"]["stepSize"]).normalize())
         out[sym["symbol"]] = InstrumentSpec(
             sym["symbol"], tick_size=Decimal(filters["PRICE_FILTER"]["tickSize"]).normalize(),
-            lot_size=Decimal(filters["LOT_SIZE"]["stepSize"]).normalize())
+            lot_size=lot)
     return out
 
 

@@ -108,6 +108,7 @@ class FeedCounters:
     quote_checks: int = 0
     quote_mismatches: int = 0
     crossed_books: int = 0
+    out_of_order: int = 0  #: book batches whose sequence went backwards (must stay 0)
     by_symbol: dict[str, Counter] = field(default_factory=dict)
 
     def count(self, name: str, symbol: str = "", n: int = 1) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,9 +61,58 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
         config = with_strategy(config, args.strategy)
     out = args.out or config.report.out
-    outcome = run_replay(config, args.data, out)
+    data = args.data[0] if args.data and len(args.data) == 1 else args.data
+    outcome = run_replay(config, data, out, symbol=args.symbol)
     print(summary_text(outcome.result, outcome.timing, outcome.engine))
     print(f"report: {outcome.report_path}")
+    return 0
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from engine.config import load_config
+    from engine.live_cli import live_main
+
+    config = load_config(args.config)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        return asyncio.run(live_main(config, args.record, args.duration, args.out))
+    return uvloop.run(live_main(config, args.record, args.duration, args.out))
+
+
+def _cmd_venue_sim(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from replay.venue_sim import parse_faults
+    from replay.venue_sim import serve_forever
+    from replay.venue_sim import simulator_for
+
+    faults = parse_faults(drop=args.drop, duplicate=args.duplicate, reorder=args.reorder,
+                          disconnect=args.disconnect, stall=args.stall,
+                          stale_snapshot=args.stale_snapshot, malformed=args.malformed)
+
+    async def run() -> None:
+        sim = simulator_for(args.venue, [str(d) for d in args.data or []], port=args.port,
+                            speed=args.speed, faults=faults,
+                            symbols=[args.symbol] if args.symbol else None)
+        await serve_forever(sim)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
+        asyncio.run(run())
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from engine.config import load_config
+    from replay.book_view import book_at
+    from replay.book_view import parse_time
+
+    venue = load_config(args.config).venue if args.config else None
+    view = book_at(args.data, symbol=args.symbol, at_ns=parse_time(args.at),
+                   levels=args.levels, venue=venue)
+    print(orjson.dumps(view.as_dict()).decode() if args.json else view.text())
     return 0
 
 
@@ -164,11 +214,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="replay data through the full pipeline")
     p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--data", type=Path, help="LOBSTER message file or folder of pairs")
+    p.add_argument("--data", type=Path, nargs="+",
+                   help="LOBSTER message file or folder of pairs, an obflow recording, or "
+                        "capture files (hftbacktest, cryptofeed), read in the order given")
+    p.add_argument("--symbol", help="the symbol to trade in a multi-symbol recording")
     p.add_argument("--strategy", help="run this strategy instead of the config's "
                                       "(its [strategy.NAME] table, or its defaults)")
     p.add_argument("--out", type=Path, help="report folder (default: report.out in config)")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("live", help="paper trade a live venue feed (Ctrl-C stops)")
+    p.add_argument("--config", required=True, type=Path, help="config with a [venue] section")
+    p.add_argument("--record", type=Path, help="write every raw frame to this .gz recording")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--out", type=Path, help="also write report.json per symbol here")
+    p.set_defaults(func=_cmd_live)
+
+    p = sub.add_parser("venue-sim", help="serve a recording as a local Binance/Coinbase")
+    p.add_argument("--venue", required=True, choices=["binance", "coinbase"])
+    p.add_argument("--data", type=Path, nargs="*",
+                   help="recording or capture files (none: synthetic flow)")
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="playback speed, 1 = as recorded, 0 = as fast as possible")
+    p.add_argument("--symbol", help="symbol of the synthetic flow")
+    for fault, what in (("drop", "drop these book frames (a gap)"),
+                        ("duplicate", "send these book frames twice"),
+                        ("reorder", "swap these book frames with the next one"),
+                        ("disconnect", "close the connection before these frames"),
+                        ("stall", "pause before these frames, FRAME:SECONDS"),
+                        ("stale-snapshot", "serve an outdated depth snapshot to these requests"),
+                        ("malformed", "send these frames corrupted")):
+        p.add_argument(f"--{fault}", default="", help=f"{what} (comma-separated numbers)")
+    p.set_defaults(func=_cmd_venue_sim)
+
+    p = sub.add_parser("book", help="print the book at a moment of any data obflow reads")
+    p.add_argument("--data", required=True, type=Path, nargs="+")
+    p.add_argument("--symbol", help="the symbol, in a multi-symbol file")
+    p.add_argument("--at", help="a time (ISO-8601 or epoch ns); default: the end of the data")
+    p.add_argument("--levels", type=int, default=10)
+    p.add_argument("--config", type=Path, help="config whose [venue] gives tick and lot sizes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("features", help="list features, or write a feature matrix")
     p.add_argument("--list", action="store_true", help="list the registered features")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Protocol
 
 import numpy as np
@@ -31,6 +32,7 @@ from engine.events import ASK
 from engine.events import BID
 from engine.events import BOOK_DELTA
 from engine.events import F_SNAPSHOT
+from engine.events import event_dtype as book_dtype
 from engine.instrument import InstrumentSpec
 
 
@@ -128,6 +130,8 @@ class SymbolRunner:
             self.max_ticks = self._far_limit(events)
         elif self.state is not RunnerState.SYNCED:
             return
+        elif out.seq < self.last_seq:  # the feed's sequence rule makes this impossible
+            self.counters.count("out_of_order", self.symbol)
         if self.max_ticks:
             book = self.sink.book
             ref_bid = book.best_bid_tick()
@@ -212,6 +216,17 @@ def _snapshot_touch(events: np.ndarray) -> tuple[int | None, int | None]:
     return (int(bids.max()) if bids.size else None, int(asks.min()) if asks.size else None)
 
 
+def warm_up_feed_code() -> None:
+    """Compile (or load) the feed's numba functions before the first frame arrives."""
+    from connectors.grid import Grid
+
+    Grid(InstrumentSpec("WARM", Decimal("0.01"), Decimal("0.001"))).pairs([["1.00", "2.000"]])
+    book = L2Book(capacity=64)
+    batch = np.zeros(1, dtype=book_dtype)
+    drop_far(batch, 10, 12, 5)
+    prune_far(book.bid, book.ask, book.hdr, 5)
+
+
 class FeedConsumer:
     """Routes a feed's outputs to the runners of the symbols it follows."""
 
@@ -224,4 +239,5 @@ class FeedConsumer:
             runner.on_output(out)
 
 
-__all__ = ["BookOnly", "BookSink", "FeedConsumer", "RunnerState", "SymbolRunner"]
+__all__ = ["BookOnly", "BookSink", "FeedConsumer", "RunnerState", "SymbolRunner",
+           "warm_up_feed_code"]

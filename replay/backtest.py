@@ -19,6 +19,7 @@ from engine.report import build_timing
 from engine.report import write_report
 from replay.player import ReplaySession
 from replay.player import run
+from replay.sources import detect_format
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,17 @@ def lobster_sessions(path: str | Path, instrument: InstrumentSpec) -> Iterator[R
         yield ReplaySession(str(pair.message), day.events, utc_offset_ns(pair.date))
 
 
-def run_replay(config: EngineConfig, data: str | Path | None = None,
-               out: str | Path | None = None) -> ReplayOutcome:
+def run_replay(config: EngineConfig, data: str | Path | list | None = None,
+               out: str | Path | None = None, *, symbol: str | None = None) -> ReplayOutcome:
     data = data or config.data.path
     if not data:
         raise ConfigError("data.path", "no data: set data.path or pass --data")
+    paths = list(data) if isinstance(data, list | tuple) else [data]
+    if len(paths) > 1 or detect_format(paths[0]) != "lobster":
+        from replay.venue_replay import run_venue_replay  # recordings and captures
+
+        return run_venue_replay(config, paths, out, symbol)
+    data = paths[0]
     instrument = config.instrument.spec()
     pairs = find_pairs(data)
     engine = Engine(config, instrument)

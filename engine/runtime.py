@@ -1,0 +1,204 @@
+"""``obflow live``: connector task -> bus -> one engine per symbol, on uvloop.
+
+The connector publishes each frame's outputs on the bus; the consumer hands them to the
+symbol runners, which call ``engine.process`` once per frame. Engines (and numba) are warmed
+up before the first subscription. SIGINT/SIGTERM stop the connector, the consumer drains the
+bus, every engine finishes, and the session summary is printed (exit 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from connectors.base import ConnectorSettings
+from connectors.base import StreamConnector
+from connectors.base import Transport
+from connectors.base import WebsocketTransport
+from connectors.binance import BinanceConnector
+from connectors.binance import parse_exchange_info
+from connectors.coinbase import CoinbaseConnector
+from connectors.coinbase import parse_products
+from connectors.config import VenueConfig
+from connectors.feed import BookBatch
+from connectors.feed import FeedCounters
+from engine.bus import END_OF_DATA
+from engine.bus import Bus
+from engine.bus import Topic
+from engine.config import EngineConfig
+from engine.errors import ConfigError
+from engine.errors import TransportError
+from engine.feed_runner import SymbolRunner
+from engine.feed_runner import warm_up_feed_code
+from engine.instrument import InstrumentSpec
+from engine.latency import LatencyHistogram
+from engine.pipeline import Engine
+from replay.recorder import Recorder
+from replay.venue_replay import make_feed
+
+
+@dataclass
+class LiveSession:
+    """What a live run leaves behind, for the summary and for tests."""
+
+    engines: dict[str, Engine]
+    runners: dict[str, SymbolRunner]
+    counters: FeedCounters
+    latency: LatencyHistogram  #: frame received -> book updated (wall clock)
+    connector: StreamConnector | None = None
+    recording: Path | None = None
+    started_ns: int = field(default_factory=time.time_ns)
+
+
+async def fetch_instruments(venue: VenueConfig, transport: Transport,
+                            ) -> dict[str, InstrumentSpec]:
+    """Config instruments, and the venue's metadata for the rest."""
+    specs = venue.instrument_specs()
+    missing = [s for s in venue.symbols if s not in specs]
+    if missing:
+        if venue.name == "binance":
+            symbols = ",".join(f'"{s}"' for s in missing)
+            body = await transport.get(f"{venue.rest_base}/api/v3/exchangeInfo?"
+                                       f"symbols=[{symbols}]")
+            found = parse_exchange_info(body)
+        else:
+            body = await transport.get(f"{venue.rest_base}/api/v3/brokerage/market/products")
+            found = parse_products(body)
+        for symbol in missing:
+            if symbol not in found:
+                raise ConfigError("venue.symbols", f"{venue.name} does not list {symbol}")
+            specs[symbol] = found[symbol]
+    return {s: specs[s] for s in venue.symbols}
+
+
+def build_connector(venue: VenueConfig, feed, transport: Transport, sink, recorder,
+                    ) -> StreamConnector:
+    settings = ConnectorSettings(stale_after_s=venue.stale_after_s,
+                                 backoff_initial_s=venue.backoff_initial_s,
+                                 backoff_max_s=venue.backoff_max_s)
+    if venue.name == "binance":
+        return BinanceConnector(feed, transport, sink, ws_base=venue.ws_base,
+                                rest_base=venue.rest_base, trades=venue.trades,
+                                book_ticker=venue.book_ticker, depth_limit=venue.depth_limit,
+                                audit_interval_s=venue.audit_interval_s,
+                                audit_limit=venue.audit_limit, settings=settings,
+                                recorder=recorder)
+    return CoinbaseConnector(feed, transport, sink, ws_base=venue.ws_base,
+                             trades=bool(venue.trades), settings=settings, recorder=recorder)
+
+
+async def run_live(config: EngineConfig, *, record: str | Path | None = None,
+                   duration_s: float | None = None, stop: asyncio.Event | None = None,
+                   transport: Transport | None = None, status=print,
+                   on_start=None) -> LiveSession:
+    """Trade on paper until ``stop`` is set, a signal arrives, or ``duration_s`` passes.
+
+    ``on_start(session)`` is called once the engines and runners exist (tests, monitors).
+    """
+    venue = config.venue
+    if not venue.name or not venue.symbols:
+        raise ConfigError("venue", "live trading needs [venue] name and symbols")
+    transport = transport or WebsocketTransport(
+        venue.name, ping_interval_s=venue.ping_interval_s, ping_timeout_s=venue.ping_timeout_s)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        instruments = await fetch_instruments(venue, transport)
+    except TransportError as exc:
+        await transport.aclose()
+        raise ConfigError("venue.rest_url", f"cannot read instruments: {exc}") from None
+    feed = make_feed(venue.name, instruments, venue)
+    record = record or venue.record or None
+    recorder = Recorder(record, venue=venue.name, instruments=instruments) if record else None
+    engines = {s: Engine(config, spec) for s, spec in instruments.items()}  # warms numba up
+    warm_up_feed_code()
+    bus = Bus()
+    queue = bus.subscribe(Topic.MARKET_DATA, "engines", maxsize=100_000)
+    session = LiveSession(engines, {}, feed.counters, LatencyHistogram("frame_to_book"),
+                          recording=Path(record) if record else None)
+
+    async def sink(output) -> None:
+        await bus.publish(Topic.MARKET_DATA, output)
+
+    connector = build_connector(venue, feed, transport, sink, recorder)
+    session.connector = connector
+    session.runners = {s: SymbolRunner(
+        s, engines[s], feed.counters, prune_far_pct=venue.prune_far_pct, source=f"{venue.name}:{s}",
+        request_resync=lambda sym, why: connector.spawn(connector.request_resync(sym, why)))
+        for s in instruments}
+    if on_start is not None:
+        on_start(session)
+    consumer = asyncio.ensure_future(_consume(queue, session))
+    reader = asyncio.ensure_future(connector.run())
+    printer = asyncio.ensure_future(_print_status(session, venue.summary_interval_s, status))
+    try:
+        if duration_s is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration_s)
+        else:
+            await stop.wait()
+    finally:
+        connector.stop()
+        await reader
+        printer.cancel()
+        await bus.publish(Topic.MARKET_DATA, END_OF_DATA)
+        await consumer
+        for engine in engines.values():
+            engine.finish()
+        if recorder is not None:
+            recorder.close()
+        await transport.aclose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+    return session
+
+
+async def _consume(queue, session: LiveSession) -> None:
+    runners = session.runners
+    latency = session.latency
+    while True:
+        out = await queue.get()
+        if out is END_OF_DATA:
+            return
+        runner = runners.get(getattr(out, "symbol", ""))
+        if runner is None:
+            continue
+        runner.on_output(out)
+        if isinstance(out, BookBatch):
+            latency.record(time.time_ns() - out.ts_recv)
+
+
+def status_line(session: LiveSession) -> str:
+    c = session.counters
+    parts = []
+    for symbol, runner in session.runners.items():
+        engine = session.engines[symbol]
+        spec = engine.instrument
+        bid, ask = engine.book.best_bid_tick(), engine.book.best_ask_tick()
+        touch = (f"{spec.ticks_to_price(bid)}/{spec.ticks_to_price(ask)}"
+                 if bid is not None and ask is not None else "-/-")
+        parts.append(f"{symbol} {'synced' if runner.synced else 'OUT OF SYNC'} {touch} "
+                     f"pos {engine.portfolio.position} orders {len(engine.intents)}")
+    return (" | ".join(parts) + f" || frames {c.frames:,} gaps {c.gaps} resyncs {c.resyncs} "
+            f"reconnects {c.reconnects} stale {c.stale_periods} malformed {c.malformed} "
+            f"frame->book p50 {session.latency.quantile(0.5) / 1000:.0f} us")
+
+
+async def _print_status(session: LiveSession, every_s: float, status) -> None:
+    if not every_s:
+        return
+    while True:
+        await asyncio.sleep(every_s)
+        status(status_line(session))
+
+
+__all__ = ["LiveSession", "build_connector", "fetch_instruments", "run_live", "status_line"]

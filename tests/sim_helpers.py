@@ -1,0 +1,125 @@
+"""Test helpers: ``obflow venue-sim`` in a subprocess (its own core), a live session against
+it in this process, and the offline books built from the same files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+from pathlib import Path
+
+from engine.config import parse_config
+from engine.feed_runner import BookOnly
+from engine.feed_runner import FeedConsumer
+from engine.feed_runner import SymbolRunner
+from engine.runtime import LiveSession
+from engine.runtime import run_live
+from replay.sources import open_venue_source
+from replay.venue_replay import drive
+from replay.venue_replay import make_feed
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SimProcess:
+    """``obflow venue-sim --port 0 --speed 0`` with the given arguments."""
+
+    def __init__(self, venue: str, data: list[Path], *extra: str, speed: str = "0") -> None:
+        self.args = [sys.executable, "-m", "engine.cli", "venue-sim", "--venue", venue,
+                     "--port", "0", "--speed", speed, *extra]
+        if data:
+            self.args += ["--data", *map(str, data)]
+        self.done = asyncio.Event()
+        self.port = 0
+        self.frames = 0
+
+    async def __aenter__(self) -> SimProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 60)).decode()
+        self.port = int(re.search(r"127\.0\.0\.1:(\d+)", line)[1])
+        self._reader = asyncio.ensure_future(self._read())
+        return self
+
+    async def _read(self) -> None:
+        async for line in self.proc.stdout:
+            m = re.search(rb"end of data after ([\d,]+) frames", line)
+            if m:
+                self.frames = int(m[1].replace(b",", b""))
+                self.done.set()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        await self.proc.wait()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+    def venue_table(self, venue: str, symbols: list[str], **extra) -> dict:
+        return {"name": venue, "symbols": symbols, "ws_url": f"ws://127.0.0.1:{self.port}",
+                "rest_url": f"http://127.0.0.1:{self.port}", "summary_interval_s": 0,
+                "backoff_initial_s": 0.05, "backoff_max_s": 0.2, **extra}
+
+
+async def live_until_caught_up(sim: SimProcess, venue: dict, done, *,
+                               timeout_s: float = 90) -> LiveSession:
+    """Run a live session until the simulator has sent everything and ``done(session)``."""
+    # Lots are 1e-8 of a coin: VPIN buckets must be as large (the engine fills them a
+    # bucket at a time per trade).
+    config = parse_config({"venue": venue, "strategy": {"order_lots": 100_000},
+                           "features": {"vpin_bucket_lots": 10**13},
+                           "risk": {"max_position_lots": 300_000, "max_order_lots": 300_000}})
+    stop = asyncio.Event()
+    holder: dict = {}
+
+    async def watch() -> None:
+        await sim.done.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            session = holder.get("session")
+            if session is not None and done(session):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    def started(session: LiveSession) -> None:
+        holder["session"] = session
+
+    watcher = asyncio.ensure_future(watch())
+    session = await asyncio.wait_for(run_live(config, stop=stop, on_start=started),
+                                     timeout_s + 60)
+    await watcher
+    return session
+
+
+def offline_books(paths: list[Path], prune_far_pct: float = 5.0) -> dict:
+    """The books the same files give when replayed through the feed with no network."""
+    source = open_venue_source(paths)
+    feed = make_feed(source.venue, source.instruments)
+    runners = {s: SymbolRunner(s, BookOnly(source.instruments[s]), feed.counters,
+                               prune_far_pct=prune_far_pct) for s in source.symbols}
+    drive(source, feed, FeedConsumer(runners).on_output)
+    return {s: r for s, r in runners.items()}
+
+
+def same_book(a, b, levels: int = 200, band_pct: float = 2.0) -> bool:
+    """The top ``levels`` levels per side within ``band_pct`` of the touch are equal.
+
+    Deeper than that the books may differ legitimately: far-level pruning (5%) counts
+    batches from each session's own start, and a snapshot is cut at its depth limit.
+    """
+    import numpy as np
+
+    def near(book) -> list[np.ndarray]:
+        bid_px, bid_qty, ask_px, ask_qty = book.top(levels)
+        bid_ok = bid_qty > 0
+        ask_ok = ask_qty > 0
+        ref = bid_px[0] if bid_ok[0] else ask_px[0]
+        band = int(abs(ref) * band_pct / 100)
+        bid_ok &= bid_px >= bid_px[0] - band
+        ask_ok &= ask_px <= ask_px[0] + band
+        return [bid_px[bid_ok], bid_qty[bid_ok], ask_px[ask_ok], ask_qty[ask_ok]]
+
+    return all(np.array_equal(x, y) for x, y in zip(near(a), near(b), strict=True))
