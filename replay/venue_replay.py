@@ -119,7 +119,7 @@ def run_venue_replay(config: EngineConfig, data: list[str | Path], out: str | Pa
     feed = make_feed(source.venue, instruments, config.venue)
     engine = Engine(config, instruments[symbol])
     runner = SymbolRunner(symbol, engine, feed.counters, prune_far_pct=config.venue.prune_far_pct,
-                          source=f"{source.name}:{symbol}")
+                          source=f"{source.venue}:{symbol}")  # as live names it
     start = time.perf_counter()
     drive(source, feed, FeedConsumer({symbol: runner}).on_output)
     engine.finish()
