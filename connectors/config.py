@@ -42,6 +42,8 @@ class VenueConfig:
     backoff_initial_s, backoff_max_s: reconnect backoff (doubling, with jitter).
     buffer_limit: depth events buffered per symbol while waiting for a snapshot.
     summary_interval_s: seconds between status lines printed by ``obflow live`` (0: off).
+    busy_poll: the event loop never sleeps between frames (a core spins): lower and steadier
+        frame -> order latency, because the process and its caches stay warm.
     record: write a recording here (``--record`` overrides).
     instruments: per symbol ``{tick_size = "0.01", lot_size = "0.00000001"}``; symbols
         not listed take the venue's metadata (exchangeInfo or products).
@@ -65,6 +67,7 @@ class VenueConfig:
     backoff_max_s: float = 30.0
     buffer_limit: int = 2000
     summary_interval_s: float = 5.0
+    busy_poll: bool = False
     record: str = ""
     instruments: dict = field(default_factory=dict)
 

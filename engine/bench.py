@@ -113,7 +113,45 @@ def bench_pipeline(events: np.ndarray, config: EngineConfig, repeats: int = 3,
     return _median_rate(len(events), timings), engine
 
 
-def run_bench(events: int = 1_000_000, json_path: str | Path | None = None) -> dict:
+#: What ``obflow bench`` can run; ``--only`` picks some of them.
+SECTIONS = ("core", "predictor", "connectors", "live")
+
+
+def run_bench(events: int = 1_000_000, json_path: str | Path | None = None,
+              only: tuple[str, ...] = SECTIONS) -> dict:
+    result: dict = {}
+    if "core" in only:
+        result.update(bench_core(events))
+    if "predictor" in only:
+        from engine.model.bench import bench_predictor
+        from engine.model.bench import bench_table
+
+        result["predictor"] = bench_predictor()
+        print("\n" + bench_table(result["predictor"]))
+    if "connectors" in only:
+        from replay.connector_bench import bench_connectors
+        from replay.connector_bench import connector_table
+
+        result.update(bench_connectors())
+        print("\n" + connector_table(result))
+    if "live" in only:
+        from replay.live_bench import bench_live_latency
+        from replay.live_bench import live_table
+
+        result["live_latency"] = bench_live_latency()
+        print("\n" + live_table(result["live_latency"]))
+    result["machine"] = {"python": platform.python_version(), "numpy": np.__version__,
+                         "numba": numba.__version__,
+                         "cpu": platform.processor() or platform.machine()}
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        print(f"wrote {json_path}")
+    return result
+
+
+def bench_core(events: int) -> dict:
+    """Book, compiled loop, features and the full pipeline on a synthetic day."""
     from replay.synth import SynthConfig
     from replay.synth import simulate
 
@@ -146,14 +184,8 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None) -> d
         "decode_events_per_s": round(len(batch) / decode_s, 1),
         "simulate_s": round(simulate_s, 3),
         "stages": stages,
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "numba": numba.__version__, "cpu": platform.processor() or platform.machine()},
     }
     print(format_table(result))
-    if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-        print(f"wrote {json_path}")
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,15 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from engine.live_cli import live_main
 
     config = load_config(args.config)
+    if args.strategy:
+        from engine.config import with_strategy
+
+        config = with_strategy(config, args.strategy)
+    if args.metrics_port is not None:
+        from engine.config import MetricsConfig
+
+        config = dataclasses.replace(config, metrics=MetricsConfig(args.metrics_port,
+                                                                   config.metrics.addr))
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
@@ -185,9 +195,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from engine.bench import SECTIONS
     from engine.bench import run_bench
 
-    run_bench(events=args.events, json_path=args.json)
+    only = tuple(x.strip() for x in args.only.split(",")) if args.only else SECTIONS
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        raise ObflowError(f"--only: unknown {', '.join(sorted(unknown))} "
+                          f"(known: {', '.join(SECTIONS)})")
+    run_bench(events=args.events, json_path=args.json, only=only)
     return 0
 
 
@@ -227,7 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="config with a [venue] section")
     p.add_argument("--record", type=Path, help="write every raw frame to this .gz recording")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--out", type=Path, help="also write report.json per symbol here")
+    p.add_argument("--out", type=Path, help="report folder, one report.json per symbol "
+                                            "(default: report.out in config)")
+    p.add_argument("--metrics-port", type=int,
+                   help="serve Prometheus metrics on this port (default: metrics.port)")
+    p.add_argument("--strategy", help="run this strategy instead of the config's")
     p.set_defaults(func=_cmd_live)
 
     p = sub.add_parser("venue-sim", help="serve a recording as a local Binance/Coinbase")
@@ -303,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="throughput and stage latency benchmarks")
     p.add_argument("--events", type=int, default=1_000_000, help="synthetic events")
     p.add_argument("--json", type=Path, help="also write the results as JSON")
+    p.add_argument("--only", help="comma-separated sections: core (book, features, "
+                                  "pipeline), predictor, connectors, live (default: all)")
     p.set_defaults(func=_cmd_bench)
     return parser
 

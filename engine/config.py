@@ -126,6 +126,19 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """port: serve Prometheus metrics here during ``obflow live`` (0: no endpoint).
+    addr: the interface to bind (loopback unless a scraper elsewhere needs it)."""
+
+    port: int = 0
+    addr: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port {self.port} is outside 0..65535")
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     data: DataConfig = field(default_factory=DataConfig)
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
@@ -140,6 +153,7 @@ class EngineConfig:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     venue: VenueConfig = field(default_factory=VenueConfig)  # live feed (connectors.config)
 
     def as_dict(self) -> dict:
@@ -153,7 +167,7 @@ class EngineConfig:
 _SECTIONS = {"data": DataConfig, "instrument": InstrumentConfig, "replay": ReplayConfig,
              "features": FeaturesConfig, "model": ModelConfig,
              "risk": RiskConfig, "execution": ExecutionConfig, "latency": LatencyConfig,
-             "report": ReportConfig,
+             "report": ReportConfig, "metrics": MetricsConfig,
              "venue": VenueConfig}
 
 

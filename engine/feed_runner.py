@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from decimal import Decimal
+from time import perf_counter_ns
+from time import time_ns
 from typing import Protocol
 
 import numpy as np
@@ -44,7 +46,7 @@ class BookSink(Protocol):
 
     def start_session(self, source: str) -> None: ...
 
-    def process(self, batch: np.ndarray) -> None: ...
+    def process(self, batch: np.ndarray, received_perf_ns: int | None = None) -> None: ...
 
 
 class BookOnly:
@@ -62,7 +64,7 @@ class BookOnly:
         self.book.source = source
         self.book_valid = True
 
-    def process(self, batch: np.ndarray) -> None:
+    def process(self, batch: np.ndarray, received_perf_ns: int | None = None) -> None:
         self.book.apply(batch)
         self.events += len(batch)
         if len(batch):
@@ -83,12 +85,16 @@ class SymbolRunner:
 
     prune_far_pct: level updates more than this percent of the touch price away from the
     touch are dropped, and such levels are pruned every ``prune_every`` batches (0: never).
+    live: the batches arrive now, so the engine's end-to-end stages start at the frame's
+    receive time (a replay has no such moment: they start at the book update).
     """
 
     def __init__(self, symbol: str, sink: BookSink, counters: FeedCounters, *,
                  prune_far_pct: float = 5.0, prune_every: int = 256,
-                 request_resync: ResyncCallback | None = None, source: str = "") -> None:
+                 request_resync: ResyncCallback | None = None, source: str = "",
+                 live: bool = False) -> None:
         self.symbol = symbol
+        self.live = live
         self.sink = sink
         self.counters = counters
         self.prune_far_pct = prune_far_pct
@@ -140,8 +146,11 @@ class SymbolRunner:
                 ref_bid, ref_ask = _snapshot_touch(events)
             events = drop_far(events, NO_PRICE if ref_bid is None else ref_bid,
                               NO_PRICE if ref_ask is None else ref_ask, self.max_ticks)
+        received = None
+        if self.live:  # the frame's wall-clock receive time on the perf_counter clock
+            received = perf_counter_ns() - max(0, time_ns() - out.ts_recv)
         try:
-            self.sink.process(events)
+            self.sink.process(events, received)
         except CrossedBookError:
             self.counters.count("crossed_books", self.symbol)
             self._lose("crossed book")

@@ -38,9 +38,15 @@ async def live_main(config: EngineConfig, record: Path | None, duration_s: float
     venue = config.venue
     print(f"obflow live: {venue.name} {', '.join(venue.symbols)} via {venue.ws_base}"
           + (f", recording to {record}" if record else ""), flush=True)
+    out = out or Path(config.report.out)
+
+    def started(session) -> None:
+        if session.metrics_url:
+            print(f"obflow live: metrics at {session.metrics_url}", flush=True)
+
     start = time.perf_counter()
     session = await run_live(config, record=record, duration_s=duration_s,
-                             status=lambda line: print(line, flush=True))
+                             status=lambda line: print(line, flush=True), on_start=started)
     wall = time.perf_counter() - start
     print(f"\nobflow live: stopped after {wall:.1f} s")
     print(status_line(session))
@@ -49,9 +55,8 @@ async def live_main(config: EngineConfig, record: Path | None, duration_s: float
     for symbol, (result, timing) in session_results(session, wall).items():
         print(f"\n== {symbol} ==")
         print(summary_text(result, timing, session.engines[symbol]))
-        if out:
-            path = write_report(out / symbol, result, timing)
-            print(f"report: {path}")
+        path = write_report(out / symbol, result, timing)
+        print(f"report: {path}")
     if session.recording:
         print(f"recording: {session.recording}")
     sys.stdout.flush()

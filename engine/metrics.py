@@ -126,16 +126,26 @@ class EngineCollector:
         yield from fams.values()
 
     def _feeds(self):
+        """One counter per field, labelled by venue and symbol; what a feed counts for the
+        connection rather than a symbol (frames, reconnects, ...) has ``symbol=""``."""
         fams: dict[str, CounterMetricFamily] = {}
         for venue, counters in self.feeds.items():
             if not dataclasses.is_dataclass(counters):
                 continue
+            by_symbol = getattr(counters, "by_symbol", {})
             for f in dataclasses.fields(counters):
                 value = getattr(counters, f.name)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    fam = fams.setdefault(f.name, CounterMetricFamily(
-                        f"obflow_feed_{f.name}", f"Feed counter {f.name}", labels=["venue"]))
-                    fam.add_metric([venue], value)
+                if not isinstance(value, int) or isinstance(value, bool):
+                    continue
+                fam = fams.setdefault(f.name, CounterMetricFamily(
+                    f"obflow_feed_{f.name}", f"Feed counter {f.name}",
+                    labels=["venue", "symbol"]))
+                split = {s: c[f.name] for s, c in sorted(by_symbol.items()) if c.get(f.name)}
+                for symbol, n in split.items():
+                    fam.add_metric([venue, symbol], n)
+                rest = value - sum(split.values())
+                if rest or not split:
+                    fam.add_metric([venue, ""], rest)
         yield from fams.values()
 
 

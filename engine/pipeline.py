@@ -376,6 +376,31 @@ class Engine:
         pf = self.portfolio
         self.marks.append(EquityMark(now, pf.equity2(mid2), pf.position, pf.fees, mid2))
 
+    def shutdown(self, reason: str = "shutdown") -> None:
+        """Stop trading: no new orders, cancel what rests, flatten at the book, finish.
+
+        Runs in event time from the last event, so the replay of a recording that ends in a
+        shutdown takes exactly the same exit as the live session did.
+        """
+        now = max(self.clock.now_ns(), self.last_ts_ns)
+        self.clock.advance_to(now)
+        self.halted = reason
+        self._cancel_all(now)
+        self._drain_in_flight()
+        now = self.clock.now_ns()
+        state = self._risk_state()
+        exit_intent = forced_exit(state, now, self.config.risk)
+        if exit_intent is not None:
+            self._act([exit_intent], now, state)
+            self._drain_in_flight()
+        self.finish()
+
+    def _drain_in_flight(self) -> None:
+        """Let orders and cancels on their way reach the (unchanging) last book."""
+        while (arrival := self.execution.next_arrival_ns()) is not None:
+            self.clock.advance_to(max(arrival, self.clock.now_ns()))
+            self._venue(self.clock.now_ns())
+
     def finish(self) -> None:
         """End of data: carry out what has reached the venue; mark and close the session."""
         now = max(self.clock.now_ns(), self.last_ts_ns)

@@ -2,8 +2,10 @@
 
 The connector publishes each frame's outputs on the bus; the consumer hands them to the
 symbol runners, which call ``engine.process`` once per frame. Engines (and numba) are warmed
-up before the first subscription. SIGINT/SIGTERM stop the connector, the consumer drains the
-bus, every engine finishes, and the session summary is printed (exit 0).
+up and the metrics endpoint is listening before the first subscription. SIGINT/SIGTERM stop
+the connector, the consumer drains the bus, every engine stops trading and flattens at its
+book (``Engine.shutdown``), the recording ends with a ``stop`` line (so its replay flattens
+at the same point) and is closed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from engine.feed_runner import SymbolRunner
 from engine.feed_runner import warm_up_feed_code
 from engine.instrument import InstrumentSpec
 from engine.latency import LatencyHistogram
+from engine.metrics import EngineCollector
+from engine.metrics import serve_metrics
 from engine.pipeline import Engine
 from replay.recorder import Recorder
 from replay.venue_replay import make_feed
@@ -52,6 +56,7 @@ class LiveSession:
     latency: LatencyHistogram  #: frame received -> book updated (wall clock)
     connector: StreamConnector | None = None
     recording: Path | None = None
+    metrics_url: str = ""
     started_ns: int = field(default_factory=time.time_ns)
 
 
@@ -106,24 +111,28 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
     transport = transport or WebsocketTransport(
         venue.name, ping_interval_s=venue.ping_interval_s, ping_timeout_s=venue.ping_timeout_s)
     stop = stop or asyncio.Event()
+    record = record or venue.record or None
+    try:  # everything that can refuse the config, before a file or a subscription exists
+        try:
+            instruments = await fetch_instruments(venue, transport)
+        except TransportError as exc:
+            raise ConfigError("venue.rest_url", f"cannot read instruments: {exc}") from None
+        engines = {s: Engine(config, spec) for s, spec in instruments.items()}  # warms numba
+        warm_up_feed_code()
+        feed = make_feed(venue.name, instruments, venue)
+        session = LiveSession(engines, {}, feed.counters, LatencyHistogram("frame_to_book"),
+                              recording=Path(record) if record else None)
+        server = _start_metrics(config, session, venue.name)
+    except BaseException:
+        await transport.aclose()
+        raise
+    recorder = Recorder(record, venue=venue.name, instruments=instruments) if record else None
+    bus = Bus()
+    queue = bus.subscribe(Topic.MARKET_DATA, "engines", maxsize=100_000)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    try:
-        instruments = await fetch_instruments(venue, transport)
-    except TransportError as exc:
-        await transport.aclose()
-        raise ConfigError("venue.rest_url", f"cannot read instruments: {exc}") from None
-    feed = make_feed(venue.name, instruments, venue)
-    record = record or venue.record or None
-    recorder = Recorder(record, venue=venue.name, instruments=instruments) if record else None
-    engines = {s: Engine(config, spec) for s, spec in instruments.items()}  # warms numba up
-    warm_up_feed_code()
-    bus = Bus()
-    queue = bus.subscribe(Topic.MARKET_DATA, "engines", maxsize=100_000)
-    session = LiveSession(engines, {}, feed.counters, LatencyHistogram("frame_to_book"),
-                          recording=Path(record) if record else None)
 
     async def sink(output) -> None:
         await bus.publish(Topic.MARKET_DATA, output)
@@ -132,13 +141,14 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
     session.connector = connector
     session.runners = {s: SymbolRunner(
         s, engines[s], feed.counters, prune_far_pct=venue.prune_far_pct, source=f"{venue.name}:{s}",
-        request_resync=lambda sym, why: connector.spawn(connector.request_resync(sym, why)))
-        for s in instruments}
+        request_resync=lambda sym, why: connector.spawn(connector.request_resync(sym, why)),
+        live=True) for s in instruments}
     if on_start is not None:
         on_start(session)
     consumer = asyncio.ensure_future(_consume(queue, session))
     reader = asyncio.ensure_future(connector.run())
     printer = asyncio.ensure_future(_print_status(session, venue.summary_interval_s, status))
+    spinner = asyncio.ensure_future(_spin()) if venue.busy_poll else None
     try:
         if duration_s is not None:
             with contextlib.suppress(TimeoutError):
@@ -149,17 +159,37 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
         connector.stop()
         await reader
         printer.cancel()
+        if spinner is not None:
+            spinner.cancel()
         await bus.publish(Topic.MARKET_DATA, END_OF_DATA)
         await consumer
         for engine in engines.values():
-            engine.finish()
+            engine.shutdown()
         if recorder is not None:
+            recorder.write(time.time_ns(), "stop", b"{}")
             recorder.close()
         await transport.aclose()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
     return session
+
+
+def _start_metrics(config: EngineConfig, session: LiveSession, venue: str):
+    metrics = config.metrics
+    if not metrics.port:
+        return None
+    collector = EngineCollector(session.engines, {venue: session.counters})
+    try:
+        server, _ = serve_metrics(metrics.port, collector, addr=metrics.addr)
+    except OSError as exc:
+        raise ConfigError("metrics.port", f"cannot serve metrics on {metrics.addr}:"
+                          f"{metrics.port}: {exc.strerror or exc}") from None
+    session.metrics_url = f"http://{metrics.addr}:{metrics.port}/metrics"
+    return server
 
 
 async def _consume(queue, session: LiveSession) -> None:
@@ -191,6 +221,12 @@ def status_line(session: LiveSession) -> str:
     return (" | ".join(parts) + f" || frames {c.frames:,} gaps {c.gaps} resyncs {c.resyncs} "
             f"reconnects {c.reconnects} stale {c.stale_periods} malformed {c.malformed} "
             f"frame->book p50 {session.latency.quantile(0.5) / 1000:.0f} us")
+
+
+async def _spin() -> None:
+    """Keep the loop polling with a zero timeout instead of sleeping in epoll."""
+    while True:
+        await asyncio.sleep(0)
 
 
 async def _print_status(session: LiveSession, every_s: float, status) -> None:

@@ -8,9 +8,7 @@ frame received -> book updated latency over loopback against ``obflow venue-sim`
 from __future__ import annotations
 
 import asyncio
-import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from engine.feed_runner import SymbolRunner
 from engine.feed_runner import warm_up_feed_code
 from replay.recorder import FeedLine
 from replay.sim_flow import synthetic_lines
+from replay.sim_process import SimProcess
 from replay.sources import open_venue_source
 from replay.venue_replay import feed_line
 from replay.venue_replay import make_feed
@@ -98,22 +97,11 @@ def bench_formats() -> dict[str, float]:
 async def _latency(venue: str, seconds: float, speed: str) -> dict:
     from engine.runtime import run_live
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.cli", "venue-sim", "--venue", venue, "--port", "0",
-        "--speed", speed, cwd=Path(__file__).resolve().parents[1],
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", line)[1])
-        symbol = "BTCUSDT" if venue == "binance" else "BTC-USD"
-        config = parse_config({
-            "venue": {"name": venue, "symbols": [symbol], "ws_url": f"ws://127.0.0.1:{port}",
-                      "rest_url": f"http://127.0.0.1:{port}", "summary_interval_s": 0},
-            "features": {"vpin_bucket_lots": 10**13}})
-        session = await run_live(config, duration_s=seconds)
-    finally:
-        proc.terminate()
-        await proc.wait()
+    symbol = "BTCUSDT" if venue == "binance" else "BTC-USD"
+    async with SimProcess(venue, [], speed=speed) as sim:
+        config = parse_config({"venue": sim.venue_table(venue, [symbol]),
+                               "features": {"vpin_bucket_lots": 10**13}})
+        session = await run_live(config, duration_s=seconds, status=lambda _: None)
     hist = session.latency
     return {"p50_ns": hist.quantile(0.5), "p99_ns": hist.quantile(0.99), "count": hist.count}
 
@@ -132,8 +120,19 @@ def bench_connectors() -> dict:
     return {"connector_frames_per_s": bench_formats(), "connector_latency": bench_latency()}
 
 
+def connector_table(result: dict) -> str:
+    lines = [f"{'connector (feed + sync + book)':<34}{'frames/s':>16}"]
+    lines += [f"{name:<34}{rate:>16,.0f}" for name, rate in
+              result["connector_frames_per_s"].items()]
+    lines.append(f"{'frame received -> book (loopback)':<34}{'p50 µs':>8}{'p99 µs':>8}"
+                 f"{'frames':>8}")
+    lines += [f"{venue:<34}{r['p50_ns'] / 1e3:>8.0f}{r['p99_ns'] / 1e3:>8.0f}{r['count']:>8,}"
+              for venue, r in result["connector_latency"].items()]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(orjson.dumps(bench_connectors(), option=orjson.OPT_INDENT_2).decode())
 
 
-__all__ = ["bench_connectors", "bench_formats", "bench_latency"]
+__all__ = ["bench_connectors", "bench_formats", "bench_latency", "connector_table"]

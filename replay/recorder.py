@@ -3,7 +3,8 @@
 A line is ``<ts_recv_ns> <tag> <payload>``. Tags: ``meta`` (first line, a JSON object with
 ``format``, ``venue``, ``symbols`` and ``instruments``), ``connect`` (payload: the URL),
 ``ws`` (a websocket frame), ``depth:<SYMBOL>`` and ``audit:<SYMBOL>`` (REST depth replies)
-and ``invalidate:<SYMBOL>`` (payload: the reason a resync was asked for by the engine side).
+``invalidate:<SYMBOL>`` (payload: the reason a resync was asked for by the engine side)
+and ``stop`` (last line: the session stopped trading and flattened after the lines before).
 Replaying the lines through the same feed reproduces the session's books and decisions.
 """
 

@@ -61,12 +61,16 @@ class StopReplay(Exception):
     """Raised by a consumer to end ``drive`` early (``obflow book --at``)."""
 
 
-def drive(source: VenueSource, feed: VenueFeed, consume: Callable[[Output], None]) -> int:
-    """Feed every line; returns the number of lines read."""
+def drive(source: VenueSource, feed: VenueFeed, consume: Callable[[Output], None],
+          on_stop: Callable[[FeedLine], None] | None = None) -> int:
+    """Feed every line; returns the number of lines read. ``on_stop`` sees the ``stop``
+    line with which a live session's recording ends (where it stopped trading)."""
     n = 0
     try:
         for line in source.lines():
             n += 1
+            if line.tag == "stop" and on_stop is not None:
+                on_stop(line)
             for out in feed_line(feed, line):
                 if not isinstance(out, ResyncWanted):  # the recording holds what followed
                     consume(out)
@@ -121,8 +125,12 @@ def run_venue_replay(config: EngineConfig, data: list[str | Path], out: str | Pa
     runner = SymbolRunner(symbol, engine, feed.counters, prune_far_pct=config.venue.prune_far_pct,
                           source=f"{source.venue}:{symbol}")  # as live names it
     start = time.perf_counter()
-    drive(source, feed, FeedConsumer({symbol: runner}).on_output)
-    engine.finish()
+    stopped: list[FeedLine] = []
+    drive(source, feed, FeedConsumer({symbol: runner}).on_output, stopped.append)
+    if stopped:  # the live session flattened here
+        engine.shutdown()
+    else:
+        engine.finish()
     wall = time.perf_counter() - start
     result = build_result(engine, [p.name for p in source.paths])
     result["feed"] = {"venue": source.venue, "symbol": symbol, "format": source.format,

@@ -4,9 +4,6 @@ it in this process, and the offline books built from the same files."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-import sys
 from pathlib import Path
 
 from engine.config import parse_config
@@ -15,51 +12,10 @@ from engine.feed_runner import FeedConsumer
 from engine.feed_runner import SymbolRunner
 from engine.runtime import LiveSession
 from engine.runtime import run_live
+from replay.sim_process import SimProcess
 from replay.sources import open_venue_source
 from replay.venue_replay import drive
 from replay.venue_replay import make_feed
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class SimProcess:
-    """``obflow venue-sim --port 0 --speed 0`` with the given arguments."""
-
-    def __init__(self, venue: str, data: list[Path], *extra: str, speed: str = "0") -> None:
-        self.args = [sys.executable, "-m", "engine.cli", "venue-sim", "--venue", venue,
-                     "--port", "0", "--speed", speed, *extra]
-        if data:
-            self.args += ["--data", *map(str, data)]
-        self.done = asyncio.Event()
-        self.port = 0
-        self.frames = 0
-
-    async def __aenter__(self) -> SimProcess:
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
-        line = (await asyncio.wait_for(self.proc.stdout.readline(), 60)).decode()
-        self.port = int(re.search(r"127\.0\.0\.1:(\d+)", line)[1])
-        self._reader = asyncio.ensure_future(self._read())
-        return self
-
-    async def _read(self) -> None:
-        async for line in self.proc.stdout:
-            m = re.search(rb"end of data after ([\d,]+) frames", line)
-            if m:
-                self.frames = int(m[1].replace(b",", b""))
-                self.done.set()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        await self.proc.wait()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
-
-    def venue_table(self, venue: str, symbols: list[str], **extra) -> dict:
-        return {"name": venue, "symbols": symbols, "ws_url": f"ws://127.0.0.1:{self.port}",
-                "rest_url": f"http://127.0.0.1:{self.port}", "summary_interval_s": 0,
-                "backoff_initial_s": 0.05, "backoff_max_s": 0.2, **extra}
 
 
 async def live_until_caught_up(sim: SimProcess, venue: dict, done, *,

@@ -3,13 +3,14 @@ SIGINT stops it with exit 0 and a summary, and its recording replays to the same
 
 import asyncio
 import signal
+import socket
 import sys
 
 import orjson
-from sim_helpers import ROOT
-from sim_helpers import SimProcess
 
 from engine.cli import main
+from replay.sim_process import ROOT
+from replay.sim_process import SimProcess
 
 CONFIG = """
 [venue]
@@ -67,3 +68,35 @@ async def test_live_command_stops_on_sigint_and_its_recording_replays_identicall
     for key in set(live) - {"sources", "feed"}:
         assert replay[key] == live[key], key
     assert replay["feed"]["counters"]["audits"] == counters["audits"]
+
+
+def test_live_refuses_an_unknown_venue_before_connecting(tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text('[venue]\nname = "kraken"\nsymbols = ["XBTUSD"]\n')
+    assert main(["live", "--config", str(config)]) == 2
+    assert "venue.name: unknown venue 'kraken' (known: binance, coinbase)" in \
+        capsys.readouterr().err
+
+
+async def test_live_bad_config_errors_name_the_problem(tmp_path, capsys):
+    """Unknown symbol, missing model, metrics port in use: exit 2 with a clear message."""
+    base = CONFIG.replace('symbols = ["BTCUSDT"]', "symbols = [{symbols}]")
+    async with SimProcess("binance", [], speed="20") as sim:
+        async def run(symbols: str, extra: str = "") -> str:
+            config = tmp_path / "live.toml"
+            config.write_text(base.format(port=sim.port, symbols=symbols) + extra)
+            code = await asyncio.to_thread(main, ["live", "--config", str(config),
+                                                  "--out", str(tmp_path / "out")])
+            assert code == 2
+            return capsys.readouterr().err
+
+        assert "binance does not list NOPEUSDT" in await run('"NOPEUSDT"')
+        err = await run('"BTCUSDT"', f'\n[model]\npath = "{tmp_path / "no-model"}"\n')
+        assert "no-model: no schema.json (not a model directory" in err
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            err = await run('"BTCUSDT"', f"\n[metrics]\nport = {port}\n")
+        assert f"metrics.port: cannot serve metrics on 127.0.0.1:{port}" in err
+        assert "in use" in err

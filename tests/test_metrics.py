@@ -39,7 +39,10 @@ def test_scrape_of_a_replayed_engine(synth_dir, capsys):
                                        "imbalance_maker"), synth_dir)
     engine = outcome.engine
     feed = FeedCounters()
-    feed.frames, feed.gaps = 12, 1
+    feed.frames = 12
+    feed.count("gaps", "BTCUSDT")
+    feed.count("gaps", "ETHUSDT", 2)
+    feed.count("gaps")  # one not pinned on a symbol
     port = free_port()
     server, _ = serve_metrics(port, EngineCollector({"SYNTH": engine}, {"sim": feed}))
     try:
@@ -53,8 +56,11 @@ def test_scrape_of_a_replayed_engine(synth_dir, capsys):
         assert counts["to_fill"] > 0
         fills = families["obflow_fills"].samples[0].value
         assert fills == engine.portfolio.fills
-        gaps = [s for s in families["obflow_feed_gaps"].samples if s.labels["venue"] == "sim"]
-        assert gaps[0].value == 1
+        gaps = {s.labels["symbol"]: s.value for s in families["obflow_feed_gaps"].samples
+                if s.labels["venue"] == "sim"}
+        assert gaps == {"BTCUSDT": 1, "ETHUSDT": 2, "": 1}  # sums to the feed's total, 4
+        frames = [(s.labels["symbol"], s.value) for s in families["obflow_feed_frames"].samples]
+        assert frames == [("", 12)]
         assert families["obflow_book_valid"].samples[0].value == 1.0
         assert main(["latency", "--url", f"http://127.0.0.1:{port}/metrics"]) == 0
         table = capsys.readouterr().out

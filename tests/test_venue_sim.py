@@ -5,10 +5,11 @@ update id, and injected faults are detected and recovered from."""
 import numpy as np
 import pytest
 from data_paths import shared_file
-from sim_helpers import SimProcess
 from sim_helpers import live_until_caught_up
 from sim_helpers import offline_books
 from sim_helpers import same_book
+
+from replay.sim_process import SimProcess
 
 BTC = ["binance/hftbacktest_binance_spot_btcusdt_20240808.gz",
        "binance/hftbacktest_binance_spot_btcusdt_20240809.gz"]
