@@ -41,11 +41,14 @@ MAX_CAPACITY = 1 << 25  #: 32 Mi ticks per side (256 MiB each); beyond that a fe
 @njit(cache=True, inline="always")
 def apply_delta(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, side: int, px: int,
                 qty: int) -> bool:
-    """Set the size at ``px`` on ``side``; False if ``px`` is outside the arrays."""
+    """Set the size at ``px`` on ``side``; False if ``px`` is outside the arrays.
+
+    Removing a level outside the arrays is a no-op (every level there is empty already), so
+    a venue's deletes far from the touch never grow the book."""
     i = px - hdr[H_BASE]
     cap = bid.shape[0]
     if i < 0 or i >= cap:
-        return False
+        return qty == 0
     if side == BID:
         old = bid[i]
         bid[i] = qty

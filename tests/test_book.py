@@ -68,6 +68,15 @@ def test_arrays_grow_and_recentre_keeping_levels():
     assert book.qty_at_tick(ASK, 1500) == 7
 
 
+def test_removing_a_level_outside_the_arrays_changes_nothing():
+    book = L2Book(capacity=16)
+    book.apply(make_batch([delta(BID, 1000, 5), delta(ASK, 1001, 6)]))
+    bid, ask = book.bid.copy(), book.ask.copy()
+    book.apply(make_batch([delta(ASK, 1 << 40, 0), delta(BID, 3, 0)]))  # far deletes
+    assert book.capacity == 16
+    assert np.array_equal(book.bid, bid) and np.array_equal(book.ask, ask)
+
+
 def test_a_price_too_far_away_is_refused():
     book = L2Book()
     book.apply(make_batch([delta(BID, 0, 1)]))

@@ -108,3 +108,39 @@ def test_features_list_json(capsys):
     assert len(listed["features"]) >= 50
     assert [f["name"] for f in listed["features"]] == list(ALL_NAMES)
     assert listed["schema_hash"] == FeatureSchema().hash
+
+
+def test_vpin_buckets_of_huge_trades_match_one_bucket_at_a_time():
+    """Whole buckets close in one step; the state equals filling them one by one."""
+    from engine.features.state import S_SIZE
+    from engine.features.state import S_VPIN_BUY
+    from engine.features.state import S_VPIN_DONE
+    from engine.features.state import S_VPIN_RING
+    from engine.features.state import S_VPIN_SELL
+    from engine.features.state import VPIN_BUCKETS
+    from engine.features.update import _vpin_add
+
+    def slow(state, bucket, q, is_buy):
+        left = q
+        while left > 0:
+            take = min(left, bucket - state[S_VPIN_BUY] - state[S_VPIN_SELL])
+            state[S_VPIN_BUY if is_buy else S_VPIN_SELL] += take
+            left -= take
+            if state[S_VPIN_BUY] + state[S_VPIN_SELL] >= bucket:
+                k = int(state[S_VPIN_DONE]) % VPIN_BUCKETS
+                state[S_VPIN_RING + k] = abs(state[S_VPIN_BUY] - state[S_VPIN_SELL])
+                state[S_VPIN_DONE] += 1
+                state[S_VPIN_BUY] = state[S_VPIN_SELL] = 0.0
+
+    rng = np.random.default_rng(5)
+    fast, ref = np.zeros(S_SIZE), np.zeros(S_SIZE)
+    bucket = 7.0
+    sizes = np.concatenate([rng.integers(1, 5, 300), rng.integers(6, 400, 300),
+                            [7.0, 350.0, 351.0, 3.0, 7.0 * 60]])
+    for q, buy in zip(rng.permutation(sizes), rng.random(len(sizes)) < 0.5, strict=True):
+        _vpin_add(fast, bucket, float(q), bool(buy))
+        slow(ref, bucket, float(q), bool(buy))
+        assert np.array_equal(fast, ref)
+    assert fast[S_VPIN_DONE] > 5 * VPIN_BUCKETS
+    _vpin_add(fast, bucket, 7.0 * 10**12, True)  # a trillion buckets: one step
+    assert fast[S_VPIN_DONE] == ref[S_VPIN_DONE] + 10**12

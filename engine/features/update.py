@@ -152,22 +152,32 @@ def on_trade(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarra
 
 @njit(cache=True, inline="always")
 def _vpin_add(state: np.ndarray, bucket: float, q: float, is_buy: bool) -> None:
-    """Fill volume buckets of ``bucket`` lots, splitting a trade across a bucket edge."""
-    left = q
-    while left > 0:
-        room = bucket - state[S_VPIN_BUY] - state[S_VPIN_SELL]
-        take = min(left, room)
-        if is_buy:
-            state[S_VPIN_BUY] += take
-        else:
-            state[S_VPIN_SELL] += take
-        left -= take
-        if state[S_VPIN_BUY] + state[S_VPIN_SELL] >= bucket:
-            k = int(state[S_VPIN_DONE]) % VPIN_BUCKETS
-            state[S_VPIN_RING + k] = abs(state[S_VPIN_BUY] - state[S_VPIN_SELL])
-            state[S_VPIN_DONE] += 1.0
-            state[S_VPIN_BUY] = 0.0
-            state[S_VPIN_SELL] = 0.0
+    """Fill volume buckets of ``bucket`` lots, splitting a trade across bucket edges.
+
+    A trade many buckets long closes its whole one-sided buckets in one step (their
+    imbalance is the bucket size), so a huge trade against a small bucket costs O(1)."""
+    side = S_VPIN_BUY if is_buy else S_VPIN_SELL
+    take = min(q, bucket - state[S_VPIN_BUY] - state[S_VPIN_SELL])
+    state[side] += take
+    left = q - take
+    if state[S_VPIN_BUY] + state[S_VPIN_SELL] < bucket:
+        return
+    _vpin_close(state, abs(state[S_VPIN_BUY] - state[S_VPIN_SELL]))
+    whole = int(left // bucket)
+    for k in range(max(0, whole - VPIN_BUCKETS), whole):  # only the ring's last buckets
+        state[S_VPIN_RING + (int(state[S_VPIN_DONE]) + k) % VPIN_BUCKETS] = bucket
+    state[S_VPIN_DONE] += whole
+    left -= whole * bucket
+    state[side] = left  # less than a bucket: the new bucket's first volume
+
+
+@njit(cache=True, inline="always")
+def _vpin_close(state: np.ndarray, imbalance: float) -> None:
+    k = int(state[S_VPIN_DONE]) % VPIN_BUCKETS
+    state[S_VPIN_RING + k] = imbalance
+    state[S_VPIN_DONE] += 1.0
+    state[S_VPIN_BUY] = 0.0
+    state[S_VPIN_SELL] = 0.0
 
 
 @njit(cache=True, inline="always")
