@@ -25,6 +25,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     for k in range(args.days):
         date = str(np.busday_offset(first, k, roll="forward"))
         config = SynthConfig(events=args.events, levels=args.levels, seed=args.seed + k)
+        if args.format == "algoseek":
+            from replay.synth_algoseek import write_algoseek
+
+            day = simulate(config, order_log=True)
+            print(f"wrote {write_algoseek(day, args.out, date=date)}")
+            continue
         message, orderbook = write_lobster(simulate(config), args.out, date=date)
         print(f"wrote {message}\nwrote {orderbook}")
     return 0
@@ -111,6 +117,21 @@ def _cmd_venue_sim(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
         asyncio.run(run())
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from engine.config import EngineConfig
+    from engine.config import load_config
+    from replay.event_parquet import write_events
+    from replay.historical import open_historical
+
+    config = load_config(args.config) if args.config else EngineConfig()
+    data = open_historical(args.data, config, symbol=args.symbol)
+    path, events = write_events(args.out, data.sessions, instrument=data.instrument,
+                                sources=data.sources, origin=data.format, info=data.info)
+    print(f"wrote {events:,} events of {data.instrument.symbol} ({data.format}, tick "
+          f"{data.instrument.tick_size}, lot {data.instrument.lot_size}) to {path}")
     return 0
 
 
@@ -218,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--days", type=int, default=1,
                    help="write this many business days from 2024-01-02, seeds S, S+1, ...")
+    p.add_argument("--format", choices=["lobster", "algoseek"], default="lobster",
+                   help="LOBSTER message/orderbook pairs (default), or the same order flow as "
+                        "an Algoseek Full Depth (market-by-order) file")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("check-book", help="rebuild a LOBSTER book and compare every row")
@@ -231,8 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="replay data through the full pipeline")
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--data", type=Path, nargs="+",
-                   help="LOBSTER message file or folder of pairs, an obflow recording, or "
-                        "capture files (hftbacktest, cryptofeed), read in the order given")
+                   help="LOBSTER message file or folder of pairs, Tardis.dev or Algoseek CSV "
+                        "files, an obflow event Parquet file, an obflow recording, or capture "
+                        "files (hftbacktest, cryptofeed), read in the order given")
     p.add_argument("--symbol", help="the symbol to trade in a multi-symbol recording")
     p.add_argument("--strategy", help="run this strategy instead of the config's "
                                       "(its [strategy.NAME] table, or its defaults)")
@@ -268,6 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{fault}", default="", help=f"{what} (comma-separated numbers)")
     p.set_defaults(func=_cmd_venue_sim)
 
+    p = sub.add_parser("convert", help="write historical data as normalised events (Parquet)")
+    p.add_argument("--data", required=True, type=Path, nargs="+",
+                   help="a LOBSTER file or folder, Tardis.dev or Algoseek CSV files")
+    p.add_argument("--out", required=True, type=Path, help="Parquet file to write")
+    p.add_argument("--symbol", help="the symbol (Tardis) or book (Algoseek: TICKER for the "
+                                    "consolidated book, TICKER@EXCHANGE for one venue)")
+    p.add_argument("--config", type=Path,
+                   help="config whose [instrument] (LOBSTER) or [venue.instruments] (others) "
+                        "gives tick and lot sizes; default: inferred from the data")
+    p.set_defaults(func=_cmd_convert)
+
     p = sub.add_parser("book", help="print the book at a moment of any data obflow reads")
     p.add_argument("--data", required=True, type=Path, nargs="+")
     p.add_argument("--symbol", help="the symbol, in a multi-symbol file")
@@ -280,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("features", help="list features, or write a feature matrix")
     p.add_argument("--list", action="store_true", help="list the registered features")
     p.add_argument("--json", action="store_true", help="with --list: print JSON")
-    p.add_argument("--data", type=Path, help="data to compute features on")
+    p.add_argument("--data", type=Path, nargs="+", help="historical data to compute features on")
     p.add_argument("--out", type=Path, help="Parquet file to write")
     p.add_argument("--sample", default="1s",
                    help="when to take a row: a time (1s, 100ms, 1min), every-event, or Nev "
@@ -299,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     studies = p.add_subparsers(dest="study", required=True)
     q = studies.add_parser("ofi-regression",
                            help="Cont-Kukanov-Stoikov price change on OFI, per half hour")
-    q.add_argument("--data", required=True, type=Path)
+    q.add_argument("--data", required=True, type=Path, nargs="+")
     q.add_argument("--interval", default="10s", help="interval length (default 10s)")
     q.add_argument("--config", type=Path, help="engine config (instrument)")
     q.add_argument("--out", type=Path, default=Path("build/ofi-regression"))

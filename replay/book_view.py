@@ -1,7 +1,8 @@
 """``obflow book``: the book at a moment, from any data the engine reads.
 
 Venue data goes through the live feed and ``SymbolRunner`` (so it shows the book that live
-trading would have had); LOBSTER through its connector. ``at`` is exchange (event) time: the
+trading would have had); historical files (LOBSTER, Tardis, Algoseek, event Parquet) through
+their decoders. ``at`` is exchange (event) time: the
 book after the last message stamped at or before it (default: the end of the data).
 """
 
@@ -18,13 +19,15 @@ from connectors.feed import Output
 from connectors.lobster import find_pairs
 from connectors.lobster import load_day
 from engine.book import L2Book
+from engine.config import EngineConfig
 from engine.errors import ConfigError
 from engine.events import F_LAST
 from engine.feed_runner import BookOnly
 from engine.feed_runner import SymbolRunner
 from engine.instrument import InstrumentSpec
 from engine.instrument import lobster_instrument
-from replay.sources import detect_format
+from replay.historical import historical_format
+from replay.historical import open_historical
 from replay.sources import open_venue_source
 from replay.venue_replay import StopReplay
 from replay.venue_replay import drive
@@ -92,9 +95,12 @@ def view(book: L2Book, spec: InstrumentSpec, symbol: str, ts_ns: int, levels: in
 
 def book_at(data: list[str | Path], *, symbol: str | None = None, at_ns: int | None = None,
             levels: int = 10, venue: VenueConfig | None = None) -> BookView:
-    if len(data) == 1 and detect_format(data[0]) == "lobster":
-        return _lobster_book(Path(data[0]), at_ns, levels)
     venue = venue or VenueConfig()
+    fmt = historical_format(data)
+    if fmt == "lobster":
+        return _lobster_book(Path(data[0]), at_ns, levels)
+    if fmt is not None:
+        return _historical_book(data, venue, symbol, at_ns, levels)
     source = open_venue_source(data)
     symbol = pick_symbol(source, symbol)
     spec = resolve_instruments(source, venue, [symbol])[symbol]
@@ -115,20 +121,38 @@ def book_at(data: list[str | Path], *, symbol: str | None = None, at_ns: int | N
 def _lobster_book(path: Path, at_ns: int | None, levels: int) -> BookView:
     pairs = find_pairs(path)
     days = [load_day(pair, lobster_instrument(pair.ticker)) for pair in pairs]
-    day = days[-1]
-    if at_ns is not None:  # the last day that starts at or before ``at``
-        started = [d for d in days if len(d.events) and d.events["ts_event"][0] <= at_ns]
-        day = started[-1] if started else days[0]
-    events = day.events
+    ticker = pairs[-1].ticker
+    return _book_of_sessions([(str(d.pair.message), d.events) for d in days],
+                             lobster_instrument(ticker), ticker, at_ns, levels)
+
+
+def _historical_book(data: list[str | Path], venue: VenueConfig, symbol: str | None,
+                     at_ns: int | None, levels: int) -> BookView:
+    """Tardis, Algoseek or event Parquet: the decoded events applied up to ``at``."""
+    source = open_historical(data, EngineConfig(venue=venue), symbol=symbol)
+    sessions = [(s.source, s.events) for s in source.sessions]
+    spec = source.instrument
+    return _book_of_sessions(sessions, spec, spec.symbol, at_ns, levels)
+
+
+def _book_of_sessions(sessions: list[tuple[str, np.ndarray]], spec: InstrumentSpec,
+                      symbol: str, at_ns: int | None, levels: int) -> BookView:
+    """The book of the last session that starts at or before ``at`` (or the last), after
+    its last whole message at or before ``at``. Applying checks every message end, so a
+    book that crossed on the way stops with the event's source line."""
+    name, events = sessions[-1]
+    if at_ns is not None:
+        started = [s for s in sessions if len(s[1]) and s[1]["ts_event"][0] <= at_ns]
+        name, events = started[-1] if started else sessions[0]
     end = len(events)
     if at_ns is not None:
         end = int(np.searchsorted(events["ts_event"], at_ns, side="right"))
         while end > 0 and not events["flags"][end - 1] & F_LAST:
             end -= 1  # whole messages only
-    book = L2Book.covering(events[:end])
+    book = L2Book.covering(events[:end], source=name)
     book.apply(events[:end])
     ts = int(events["ts_event"][end - 1]) if end else 0
-    return view(book, lobster_instrument(day.pair.ticker), day.pair.ticker, ts, levels)
+    return view(book, spec, symbol, ts, levels)
 
 
 __all__ = ["BookView", "book_at", "parse_time", "view"]

@@ -8,10 +8,14 @@ Formats (detected from the first line, gzip or plain):
   depth snapshot as a bare ``{"lastUpdateId": ...}`` line;
 * ``cryptofeed-raw``: cryptofeed's v1 raw text (``<ts>: <json>``, ``wss://... <-> <ts>``,
   ``https://.../depth?symbol=X... -> <ts>: <json>``);
-* ``cryptofeed-jsonl``: cryptofeed's JSONL recording (``{"t": "recv", "ts": .., "data": ..}``).
+* ``cryptofeed-jsonl``: cryptofeed's JSONL recording (``{"t": "recv", "ts": .., "data": ..}``);
+* ``tardis``: a Tardis.dev normalised CSV (``exchange,symbol,timestamp,local_timestamp,...``);
+* ``algoseek``: an Algoseek CSV (``Date,Timestamp,...``: Full Depth, TAQ or minute bars);
+* ``parquet``: normalised events written by ``obflow convert``.
 
-Every venue format becomes the same ``FeedLine`` stream that a recording holds, so replay
-feeds captures through exactly the code that runs live.
+The last three and LOBSTER are historical files (``replay.historical``). Every venue format
+becomes the same ``FeedLine`` stream that a recording holds, so replay feeds captures through
+exactly the code that runs live.
 """
 
 from __future__ import annotations
@@ -62,8 +66,15 @@ def detect_format(path: str | Path) -> str:
         return "lobster"
     if not path.exists():
         raise DataError(str(path), 0, "no such file")
+    with open(path, "rb") as f:
+        if f.read(4) == b"PAR1":
+            return "parquet"
     with _open(path) as f:
         first = f.readline(1 << 20)
+    if first.startswith(b"exchange,symbol,timestamp,local_timestamp,"):
+        return "tardis"
+    if first.startswith(b"Date,") and b"Ticker" in first:
+        return "algoseek"
     if first.startswith(b"configuration: "):
         return "cryptofeed-raw"
     if first.startswith(b"{"):
@@ -76,8 +87,9 @@ def detect_format(path: str | Path) -> str:
             return "obflow"
         if parts[1].startswith(b"{"):
             return "hftbacktest"
-    raise DataError(str(path), 1, "unknown data format (expected LOBSTER, an obflow recording, "
-                    "an hftbacktest '<recv_ns> <json>' capture or a cryptofeed recording)")
+    raise DataError(str(path), 1, "unknown data format (expected LOBSTER, Tardis.dev or Algoseek "
+                    "CSV, obflow event Parquet, an obflow recording, an hftbacktest "
+                    "'<recv_ns> <json>' capture or a cryptofeed recording)")
 
 
 @dataclass
@@ -103,8 +115,9 @@ def open_venue_source(paths: list[str | Path]) -> VenueSource:
     """Detect the format of each file (all must agree) and find venue, symbols, metadata."""
     paths = [Path(p) for p in paths]
     formats = {detect_format(p) for p in paths}
-    if len(formats) != 1 or "lobster" in formats:
-        raise DataError(",".join(map(str, paths)), 0, f"cannot mix formats {sorted(formats)}")
+    if len(formats) != 1 or formats & {"lobster", "tardis", "algoseek", "parquet"}:
+        raise DataError(",".join(map(str, paths)), 0, f"not one kind of venue capture or "
+                        f"recording (formats {', '.join(sorted(formats))})")
     fmt = formats.pop()
     source = VenueSource(paths, fmt, "", [])
     if fmt == "obflow":

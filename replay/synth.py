@@ -103,6 +103,10 @@ class SynthDay:
     messages: np.ndarray  # int64 (n, 6): time ns after midnight, type, order id, size, price, dir
     orderbook: np.ndarray  # int64 (n, 4*L)
     config: SynthConfig = SynthConfig()
+    #: Every order event of the session in the message layout, with the book at the open first
+    #: (type 1 rows at the session start); types as LOBSTER's, plus 9: an execution that
+    #: completes the order. None unless ``simulate(order_log=True)``.
+    order_log: np.ndarray | None = None
 
 
 # --- numba kernels: order-level book --------------------------------------------------------
@@ -282,8 +286,26 @@ def _draw_market_size(rng):
 
 
 @njit(cache=True)
-def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, cancel_acc):
-    """Run burn-in plus the visible session; returns message rows, book rows, event groups."""
+def _log_event(log, n, group, typ, oid, size, price, direction):
+    """Append an order-log row (see ``SynthDay.order_log``), growing the array when full."""
+    if n == log.shape[0]:
+        grown = np.empty((2 * n + 4096, 6), np.int64)
+        grown[:n] = log[:n]
+        log = grown
+    log[n, 0] = group
+    log[n, 1] = typ
+    log[n, 2] = oid
+    log[n, 3] = size
+    log[n, 4] = price
+    log[n, 5] = direction
+    return log, n + 1
+
+
+@njit(cache=True)
+def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, cancel_acc,
+                   log_orders):
+    """Run burn-in plus the visible session; returns message rows, book rows, event groups,
+    and (with ``log_orders``) every order event of the session, visible or not."""
     n_grid = _GRID
     lvl = np.zeros((3, 2, n_grid), np.int64)
     lvl[_L_HEAD] = -1
@@ -320,6 +342,8 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
     step = 0
     shifted = False
     last_mkt_side = 1
+    log = np.zeros((4096 if log_orders else 0, 6), np.int64)
+    n_log = 0
     while k < n_events:
         if not shifted and step >= _BURN_IN_EVENTS:
             # Re-centre the stationary book so that the open starts at start_price.
@@ -346,6 +370,15 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
                     orders[live[j], _O_PX] += off
                 st[_S_BEST] += off
                 st[_S_BEST + 1] += off
+            if log_orders:  # the book at the open, level by level in queue order
+                for side in range(2):
+                    for px in range(n_grid):
+                        slot = lvl[_L_HEAD, side, px]
+                        while slot != -1:
+                            log, n_log = _log_event(log, n_log, -1, 1, orders[slot, _O_ID],
+                                                    orders[slot, _O_SIZE], base_px + px * tick,
+                                                    1 if side == 0 else -1)
+                            slot = orders[slot, _O_NEXT]
         step += 1
         writing = shifted
         nlive = st[_S_NLIVE]
@@ -372,6 +405,9 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
             if st[_S_NFREE] == 0:
                 orders, live, free = _grow(orders, live, free, st)
             slot = _add_order(orders, live, free, lvl, st, side, px, size)
+            if writing and log_orders:
+                log, n_log = _log_event(log, n_log, n_group, 1, orders[slot, _O_ID], size,
+                                        base_px + px * tick, 1 if side == 0 else -1)
             if vis:
                 msgs[k, 1] = 1
                 msgs[k, 2] = orders[slot, _O_ID]
@@ -407,6 +443,11 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
                     msgs[k, 3] = q
                     msgs[k, 4] = base_px + px * tick
                     msgs[k, 5] = 1 if side == 0 else -1
+                    if log_orders:  # 9: the execution that completes the order
+                        log, n_log = _log_event(log, n_log, n_group,
+                                                9 if q == orders[slot, _O_SIZE] else 4,
+                                                orders[slot, _O_ID], q, base_px + px * tick,
+                                                1 if side == 0 else -1)
                 _reduce_order(orders, live, free, lvl, st, slot, q)
                 if writing:
                     _write_book_row(book, k, lvl, st, n_levels, base_px, tick)
@@ -430,6 +471,9 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
             msgs[k, 3] = rng.integers(1, 101) if rng.random() < 0.6 else 100 * rng.integers(1, 4)
             msgs[k, 4] = base_px + px * tick
             msgs[k, 5] = direction
+            if log_orders:
+                log, n_log = _log_event(log, n_log, n_group, 5, 0, msgs[k, 3], msgs[k, 4],
+                                        direction)
             if k > 0:
                 book[k] = book[k - 1]
             else:
@@ -457,6 +501,9 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
                 mtype = 3
                 qty = osz
             vis = writing and _is_visible(lvl, st, side, px, n_levels)
+            if writing and log_orders:
+                log, n_log = _log_event(log, n_log, n_group, mtype, orders[slot, _O_ID], qty,
+                                        base_px + px * tick, 1 if side == 0 else -1)
             if vis:
                 msgs[k, 1] = mtype
                 msgs[k, 2] = orders[slot, _O_ID]
@@ -469,7 +516,7 @@ def _simulate_core(rng, n_events, n_levels, center, base_px, tick, place_cum, ca
                 group[k] = n_group
                 n_group += 1
                 k += 1
-    return msgs, book, group, n_group
+    return msgs, book, group, n_group, log[:n_log]
 
 
 def _cancel_acceptance() -> np.ndarray:
@@ -510,12 +557,14 @@ def _session_times(
     return np.maximum.accumulate(t)
 
 
-def simulate(config: SynthConfig) -> SynthDay:
-    """Simulate one day; same config gives identical arrays (all randomness from config.seed)."""
+def simulate(config: SynthConfig, *, order_log: bool = False) -> SynthDay:
+    """Simulate one day; same config gives identical arrays (all randomness from config.seed).
+
+    ``order_log`` also keeps every order event of the session (``SynthDay.order_log``)."""
     rng = np.random.default_rng(config.seed)
     center = min(_GRID // 2, config.start_price // config.tick - 1)
     base_px = config.start_price - center * config.tick
-    msgs, book, group, n_group = _simulate_core(
+    msgs, book, group, n_group, log = _simulate_core(
         rng,
         config.events,
         config.levels,
@@ -524,10 +573,18 @@ def simulate(config: SynthConfig) -> SynthDay:
         config.tick,
         _placement_profile(),
         _cancel_acceptance(),
+        order_log,
     )
     times = _session_times(rng, n_group, config.session_start_ns, config.session_end_ns)
     msgs[:, 0] = times[group]
-    return SynthDay(messages=msgs, orderbook=book, config=config)
+    if not order_log:
+        return SynthDay(messages=msgs, orderbook=book, config=config)
+    # Events between two written messages take the time of the next one; the book at the
+    # open takes the session start.
+    stamps = np.append(times, times[-1:] if len(times) else [config.session_start_ns])
+    log[:, 0] = np.where(log[:, 0] < 0, config.session_start_ns,
+                         stamps[np.minimum(log[:, 0], len(times))])
+    return SynthDay(messages=msgs, orderbook=book, config=config, order_log=log)
 
 
 # --- CSV writing ----------------------------------------------------------------------------

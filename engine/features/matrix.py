@@ -73,14 +73,15 @@ class FeatureRecorder:
         return []
 
 
-def feature_matrix(data: str | Path, config: EngineConfig, sample: str = "1s", *,
+def feature_matrix(data: str | Path | list, config: EngineConfig, sample: str = "1s", *,
                    progress: bool = False) -> pa.Table:
     """Replay ``data`` and return the sampled feature matrix."""
-    from replay.backtest import lobster_sessions
+    from replay.historical import open_historical
 
     config = replace(config, replay=sampling(sample))
-    instrument = config.instrument.spec()
-    sessions = list(lobster_sessions(data, instrument))
+    source = open_historical(data if isinstance(data, list) else [data], config)
+    instrument = source.instrument
+    sessions = list(source.sessions)
     total = sum(len(s.events) for s in sessions)
     bar = tqdm(total=total, unit="ev", unit_scale=True, disable=not progress or total < 500_000)
     holder: list[Engine] = []
@@ -102,7 +103,7 @@ def feature_matrix(data: str | Path, config: EngineConfig, sample: str = "1s", *
     return pa.table(columns).replace_schema_metadata(meta)
 
 
-def write_feature_matrix(data: str | Path, out: str | Path, *, sample: str = "1s",
+def write_feature_matrix(data: str | Path | list, out: str | Path, *, sample: str = "1s",
                          config_path: str | Path | None = None, progress: bool = True,
                          ) -> tuple[Path, int]:
     config = load_config(config_path) if config_path else EngineConfig()

@@ -50,18 +50,19 @@ class _OfiSampler:
         return []
 
 
-def sample_intervals(data: str | Path, config: EngineConfig, interval_ms: int,
+def sample_intervals(data: str | Path | list, config: EngineConfig, interval_ms: int,
                      ) -> list[dict]:
     """Per session: interval end times, mid changes (price units) and OFI (lots)."""
-    from replay.backtest import lobster_sessions
+    from replay.historical import open_historical
 
     config = replace(config, replay=ReplayConfig(decision_interval_ms=interval_ms))
-    instrument = config.instrument.spec()
+    source = open_historical(data if isinstance(data, list) else [data], config)
+    instrument = source.instrument
     holder: list[Engine] = []
     sampler = _OfiSampler(holder)
     engine = Engine(config, instrument, strategy=sampler)
     holder.append(engine)
-    run(engine, lobster_sessions(data, instrument), config.replay.chunk_events)
+    run(engine, source.sessions, config.replay.chunk_events)
     step = interval_ms * 1_000_000
     tick = float(instrument.tick_size)
     out = []
@@ -144,7 +145,7 @@ def plot(samples: list[dict], result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def run_ofi_regression(data: str | Path, config: EngineConfig, interval_ms: int,
+def run_ofi_regression(data: str | Path | list, config: EngineConfig, interval_ms: int,
                        out: str | Path) -> dict:
     samples = sample_intervals(data, config, interval_ms)
     result = regress(samples)
