@@ -27,6 +27,23 @@ from engine.execution import PaperExecution
 from engine.features import ALL_NAMES
 from engine.features import FeatureState
 from engine.features import evaluate
+from engine.gate import F_ENTRY_MID
+from engine.gate import F_FEES_TODAY
+from engine.gate import F_LOSS_LIMIT
+from engine.gate import F_MONEY
+from engine.gate import O_DECISIONS
+from engine.gate import O_LAST_NOW
+from engine.gate import O_MARKS
+from engine.gate import O_NEXT_DECISION
+from engine.gate import P_CASH
+from engine.gate import P_EXIT_NS
+from engine.gate import P_HALTED
+from engine.gate import P_POSITION
+from engine.gate import P_SIGN
+from engine.gate import P_START_EQUITY2
+from engine.gate import P_STOP_TICKS
+from engine.gate import next_decision_after
+from engine.gate import run_gated
 from engine.instrument import InstrumentSpec
 from engine.latency import StageLatency
 from engine.loop import COUNT_REACHED
@@ -36,6 +53,7 @@ from engine.loop import OUT_OF_RANGE
 from engine.loop import RING_FULL
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
+from engine.marks import MarkLog
 from engine.orders import CancelIntent
 from engine.orders import Fill
 from engine.orders import OrderDone
@@ -59,15 +77,6 @@ P_UP_BINS = 20  #: bins of the model's P(up) distribution (exported as a histogr
 
 
 @dataclass(frozen=True)
-class EquityMark:
-    ts_ns: int
-    equity2: int  #: twice (cash + position at mid), ticks x lots
-    position: int
-    fees: float  #: currency paid so far
-    mid2: int
-
-
-@dataclass(frozen=True)
 class SessionResult:
     source: str
     gross: float  #: currency, marked to mid at the session's last mark
@@ -80,7 +89,9 @@ class Engine:
 
     def __init__(self, config: EngineConfig, instrument: InstrumentSpec, *,
                  strategy: Strategy | None = None, predictor=None, clock: SimClock | None = None,
-                 bus: Bus | None = None) -> None:
+                 bus: Bus | None = None, compiled_gate: bool | None = None) -> None:
+        """``compiled_gate``: take quiet decisions in numba (``engine.gate``); None follows
+        ``replay.compiled_gate``. Live trading turns it off so that every decision is timed."""
         self.config = config
         self.instrument = instrument
         self.schema = config.features.schema()
@@ -125,7 +136,14 @@ class Engine:
         self.fill_log: list[Fill] = []
         self.done_log: list[OrderDone] = []
         self.intents: list[tuple[int, OrderIntent]] = []
-        self.marks: list[EquityMark] = []
+        self.marks = MarkLog()
+        self._gate_kind = self._choose_gate(
+            config.replay.compiled_gate if compiled_gate is None else compiled_gate)
+        self._gate_pos = np.zeros(7, dtype=np.int64)
+        self._gate_fpos = np.zeros(4, dtype=np.float64)
+        self._gate_out = np.zeros(4, dtype=np.int64)
+        self._gate_marks_ts = np.zeros(1 << 16, dtype=np.int64)
+        self._gate_marks_mid2 = np.zeros(1 << 16, dtype=np.int64)
         self.sessions: list[SessionResult] = []
         self.last_ts_ns = 0
         self.source = ""
@@ -157,9 +175,9 @@ class Engine:
         if not self._session_open:
             return
         first, fees0, fills0 = self._session_start
-        marks = self.marks[first:]
         start_equity = self.marks[first - 1].equity2 if first else 0
-        gross = (marks[-1].equity2 - start_equity) / 2 * self._money if marks else 0.0
+        gross = ((self.marks[-1].equity2 - start_equity) / 2 * self._money
+                 if len(self.marks) > first else 0.0)
         self.sessions.append(SessionResult(self.source, gross, self.portfolio.fees - fees0,
                                            self.portfolio.fills - fills0))
         self._session_open = False
@@ -185,11 +203,16 @@ class Engine:
             if self._next_decision is None:
                 self._first_event(int(ts_event[i]))
             stop = self._next_wakeup()
+            other_stop = self._gate_other_stop(stop)
             t0 = perf_counter_ns()
-            j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-                                  fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
-                                  rest.info, rest.power, batch, i, stop, self._every,
-                                  self._at_boundary)
+            if other_stop is not None:
+                j, reason = self._run_gated(batch, i, other_stop)
+                stop = self._next_wakeup()
+            else:
+                j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params,
+                                      fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders,
+                                      rest.fills, rest.info, rest.power, batch, i, stop,
+                                      self._every, self._at_boundary)
             t1 = perf_counter_ns()
             self._t_book.record(t1 - t0)
             self.events += j - i
@@ -233,6 +256,67 @@ class Engine:
         candidates = (self._next_decision, self.execution.next_arrival_ns(),
                       holding_deadline_ns(held, self.config.risk), self._close_ns)
         return min((t for t in candidates if t is not None and t > now), default=NEVER)
+
+    # -- quiet decisions in numba (engine.gate) ---------------------------------------------
+    def _choose_gate(self, wanted: bool) -> int:
+        """The strategy's compiled gate, where its decisions depend on the book alone."""
+        kind = getattr(self.strategy, "gate_kind", 0)
+        if (not kind or not wanted or self.predictor is not None
+                or self._every != NEVER or not self._interval_ns):
+            return 0
+        return kind
+
+    def _gate_other_stop(self, stop: int) -> int | None:
+        """The earliest non-decision wakeup, when the decisions up to it may run in numba;
+        None when they may not (see ``engine.gate``)."""
+        pf = self.portfolio
+        if (not self._gate_kind or stop != self._next_decision or not self.book_valid
+                or ((self.halted or self.killed) and pf.position)  # exits at every decision
+                or self.execution.next_arrival_ns() is not None
+                or self.execution.open_orders()):
+            return None
+        now = self.clock.now_ns()
+        held = RiskState(pf.position, 0, 0, pf.opened_ns, True)
+        others = (self.execution.next_arrival_ns(), holding_deadline_ns(held, self.config.risk),
+                  self._close_ns)
+        return min((t for t in others if t is not None and t > now), default=NEVER)
+
+    def _run_gated(self, batch: np.ndarray, i: int, other_stop: int) -> tuple[int, int]:
+        book, fs, rest = self.book, self.features, self._resting
+        strategy = self.strategy
+        pf = self.portfolio
+        pos, fpos = self._gate_pos, self._gate_fpos
+        first, fees0, _ = self._session_start
+        pos[P_SIGN] = (pf.position > 0) - (pf.position < 0)
+        pos[P_EXIT_NS] = (pf.opened_ns + strategy.hold_ns
+                          if pf.position and pf.opened_ns is not None else NEVER)
+        pos[P_STOP_TICKS] = self.config.risk.stop_loss_ticks
+        pos[P_POSITION] = pf.position
+        pos[P_CASH] = pf.cash
+        pos[P_START_EQUITY2] = self.marks[first - 1].equity2 if first else 0
+        pos[P_HALTED] = self.halted is not None
+        entry = pf.avg_entry_mid_ticks() if pf.position else None
+        fpos[F_ENTRY_MID] = np.nan if entry is None else entry
+        fpos[F_MONEY] = self._money
+        fpos[F_FEES_TODAY] = pf.fees - fees0
+        fpos[F_LOSS_LIMIT] = self.config.risk.daily_loss_limit
+        lag_ns, threshold = strategy.gate_params
+        out = self._gate_out
+        j, reason = run_gated(
+            self._gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
+            fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
+            batch, i, self._at_boundary, self._next_decision, self._interval_ns, other_stop,
+            strategy.hist_ts, strategy.hist_val, strategy.hist_hdr, lag_ns, threshold, pos,
+            fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
+        self._next_decision = int(out[O_NEXT_DECISION])
+        taken = int(out[O_DECISIONS])
+        if taken:
+            self.decisions += taken
+            self.clock.advance_to(max(int(out[O_LAST_NOW]), self.clock.now_ns()))
+            m = int(out[O_MARKS])
+            self.marks.extend_unchanged(self._gate_marks_ts[:m], self._gate_marks_mid2[:m],
+                                        pf.cash, pf.position, pf.fees)
+        return j, reason
 
     def _mid2(self) -> int | None:
         bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
@@ -332,11 +416,8 @@ class Engine:
     def _schedule_after(self, now: int, next_event_ns: int | None) -> None:
         """Next decision one interval on; across a quiet gap, the last point before the
         next event (decisions in between would see the same book)."""
-        step = self._interval_ns
-        nxt = now + step
-        if next_event_ns is not None and next_event_ns - 1 > nxt:
-            nxt = now + step * ((next_event_ns - 1 - now) // step)
-        self._next_decision = nxt
+        self._next_decision = next_decision_after(
+            now, self._interval_ns, -1 if next_event_ns is None else next_event_ns)
 
     def _venue(self, now: int) -> None:
         self._on_fills(*self.execution.process_due(self.book, now))
@@ -374,7 +455,7 @@ class Engine:
         if mid2 is None:
             return
         pf = self.portfolio
-        self.marks.append(EquityMark(now, pf.equity2(mid2), pf.position, pf.fees, mid2))
+        self.marks.append(now, pf.equity2(mid2), pf.position, pf.fees, mid2)
 
     def shutdown(self, reason: str = "shutdown") -> None:
         """Stop trading: no new orders, cancel what rests, flatten at the book, finish.

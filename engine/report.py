@@ -65,9 +65,9 @@ def build_result(engine: Engine, sources: list[str]) -> dict:
     pf = engine.portfolio
     trips = pf.round_trips
     pnl = [_money(inst, t.pnl_tick_lots) for t in trips]
-    marks_ts = np.array([m.ts_ns for m in engine.marks], dtype=np.int64)
-    gross_curve = np.array([m.equity2 for m in engine.marks], dtype=np.float64) / 2.0 * money
-    net_curve = gross_curve - np.array([m.fees for m in engine.marks], dtype=np.float64)
+    marks_ts = engine.marks.ts_ns
+    gross_curve = engine.marks.equity2.astype(np.float64) / 2.0 * money
+    net_curve = gross_curve - engine.marks.fees
     bid, ask = engine.book.best_bid_tick(), engine.book.best_ask_tick()
     last_mid2 = bid + ask if bid is not None and ask is not None else None
     unrealized = (_money(inst, Decimal(pf.unrealized2(last_mid2)) / 2)

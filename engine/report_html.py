@@ -38,12 +38,12 @@ def plots(engine) -> dict[str, str]:
     off = engine.utc_offset_ns
     marks = engine.marks
     out: dict[str, str] = {}
-    if not marks:
+    if not len(marks):
         return out
-    ts = np.array([m.ts_ns for m in marks], dtype=np.int64)
+    ts = marks.ts_ns
     t = _hours(ts, off)
-    net = np.array([m.equity2 / 2 * money - m.fees for m in marks])
-    mid = np.array([m.mid2 / 2 * tick for m in marks])
+    net = marks.equity2 / 2 * money - marks.fees
+    mid = marks.mid2 / 2 * tick
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True,
                                  gridspec_kw={"height_ratios": [3, 1]})
     a1.plot(t, net, linewidth=0.8)
@@ -53,7 +53,7 @@ def plots(engine) -> dict[str, str]:
     a2.set_xlabel("hour (exchange time)")
     out["Net PnL and drawdown"] = _png(fig)
     fig, ax = plt.subplots(figsize=(10, 2.5))
-    ax.step(t, [m.position for m in marks], where="post", linewidth=0.8)
+    ax.step(t, marks.position, where="post", linewidth=0.8)
     ax.set_ylabel("position (lots)")
     ax.set_xlabel("hour (exchange time)")
     out["Inventory"] = _png(fig)

@@ -117,7 +117,9 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
             instruments = await fetch_instruments(venue, transport)
         except TransportError as exc:
             raise ConfigError("venue.rest_url", f"cannot read instruments: {exc}") from None
-        engines = {s: Engine(config, spec) for s, spec in instruments.items()}  # warms numba
+        # Live, every decision runs in Python and is timed (the gate would only hide them).
+        engines = {s: Engine(config, spec, compiled_gate=False)  # also warms numba
+                   for s, spec in instruments.items()}
         warm_up_feed_code()
         feed = make_feed(venue.name, instruments, venue)
         session = LiveSession(engines, {}, feed.counters, LatencyHistogram("frame_to_book"),

@@ -53,4 +53,26 @@ def warm_up() -> None:
              fs.ring_mid2, fs.ptr, fs.levels_book, 3, np.empty(len(ALL_NAMES)))
     out = np.empty(4, dtype=np.int64)
     walk_book(book.bid, book.ask, book.hdr, BUY, 1, 12, out, out.copy())
+    _warm_gate(book, fs, rest, batch)
     _done = True
+
+
+def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.ndarray) -> None:
+    """The compiled decision gate and the strategy history it shares with Python."""
+    from engine.gate import GATE_MOMENTUM
+    from engine.gate import run_gated
+    from strategies.imbalance_momentum import ImbalanceMomentum
+    from strategies.imbalance_momentum import ImbalanceMomentumConfig
+    from strategies.imbalance_momentum import entry_signal
+
+    strategy = ImbalanceMomentum(ImbalanceMomentumConfig())
+    strategy._remember(1, 0.5)
+    entry_signal(strategy.hist_ts, strategy.hist_val, strategy.hist_hdr, 2, 0.5, 1, 0.3)
+    book.clear()
+    rest.info[:] = 0
+    marks = np.zeros(4, dtype=np.int64)
+    run_gated(GATE_MOMENTUM, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
+              fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
+              batch, 0, True, 1, 1, np.iinfo(np.int64).max, strategy.hist_ts,
+              strategy.hist_val, strategy.hist_hdr, 1, 0.3, np.zeros(7, dtype=np.int64),
+              np.zeros(4), marks, marks.copy(), np.zeros(4, dtype=np.int64))

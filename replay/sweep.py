@@ -110,9 +110,9 @@ def replay_point(config: EngineConfig, data: str, overrides: dict) -> dict:
     engine = outcome.engine
     money = float(engine.instrument.tick_size * engine.instrument.lot_size)
     minute_pnl: list[float] = []
-    if engine.marks:
-        ts = np.array([m.ts_ns for m in engine.marks], dtype=np.int64)
-        net = np.array([m.equity2 / 2 * money - m.fees for m in engine.marks])
+    if len(engine.marks):
+        ts = engine.marks.ts_ns
+        net = engine.marks.equity2 / 2 * money - engine.marks.fees
         last = np.flatnonzero(np.diff(ts // MINUTE_NS))
         closes = np.append(net[last], net[-1])
         minute_pnl = np.diff(np.concatenate([[0.0], closes])).round(9).tolist()

@@ -8,8 +8,10 @@ research note reads as an expected rise; ``sign`` = -1 trades the opposite readi
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
 
 from engine.orders import OrderIntent
 from strategies.base import DecisionView
@@ -47,31 +49,95 @@ class ImbalanceMomentumConfig:
             raise ValueError(f"order_lots must be positive, got {self.order_lots}")
 
 
+@njit(cache=True)
+def as_of(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_ns: int) -> float:
+    """Imbalance at the last remembered decision at or before ``ts_ns`` (NaN: none)."""
+    lo, hi = hdr[0], hdr[1]
+    k = lo + np.searchsorted(hist_ts[lo:hi], ts_ns, side="right") - 1
+    return hist_val[k] if k >= lo else np.nan
+
+
+@njit(cache=True)
+def remember(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_ns: int,
+             value: float, lag_ns: int) -> bool:
+    """Append a decision's imbalance; False when the arrays are full (grow and retry).
+
+    Entries older than the one a 2Λ look-back still needs are dropped when room runs out.
+    """
+    cap = hist_ts.shape[0]
+    if hdr[1] == cap:
+        lo, hi = hdr[0], hdr[1]
+        keep = lo + np.searchsorted(hist_ts[lo:hi], ts_ns - 2 * lag_ns, side="right") - 1
+        keep = max(keep, lo)
+        n = hi - keep
+        if n == cap:
+            return False
+        hist_ts[:n] = hist_ts[keep:hi].copy()
+        hist_val[:n] = hist_val[keep:hi].copy()
+        hdr[0], hdr[1] = 0, n
+    hist_ts[hdr[1]] = ts_ns
+    hist_val[hdr[1]] = value
+    hdr[1] += 1
+    return True
+
+
+@njit(cache=True)
+def entry_signal(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_ns: int,
+                 value: float, lag_ns: int, threshold: float) -> int:
+    """+1 for I(t-2Λ) < I(t-Λ) < I(t) with all three |I| > θ, -1 for the mirror, else 0."""
+    older = as_of(hist_ts, hist_val, hdr, ts_ns - 2 * lag_ns)
+    middle = as_of(hist_ts, hist_val, hdr, ts_ns - lag_ns)
+    if older != older or middle != middle:
+        return 0
+    if min(abs(older), abs(middle), abs(value)) <= threshold:
+        return 0
+    if older < middle < value:
+        return 1
+    if older > middle > value:
+        return -1
+    return 0
+
+
 class ImbalanceMomentum:
+    """The strategy; its decision history lives in arrays that the compiled gate
+    (``engine.gate``) shares, so a decision taken in numba and one taken here are the same."""
+
     name = "imbalance_momentum"
     required_features = (FEATURE,)
+    gate_kind = 1  #: ``engine.gate.GATE_MOMENTUM``
 
     def __init__(self, config: ImbalanceMomentumConfig) -> None:
         self.config = config
         self._lag_ns = config.lag_ms * 1_000_000
         self._hold_ns = config.hold_ms * 1_000_000
-        self._ts: list[int] = []  # decision times, increasing
-        self._values: list[float] = []
+        self.hist_ts = np.zeros(4096, dtype=np.int64)  # decision times, increasing
+        self.hist_val = np.zeros(4096, dtype=np.float64)
+        self.hist_hdr = np.zeros(2, dtype=np.int64)  # [first, end) of the live entries
 
-    def _as_of(self, ts_ns: int) -> float | None:
-        """Imbalance at the last decision at or before ``ts_ns``."""
-        k = bisect.bisect_right(self._ts, ts_ns) - 1
-        return self._values[k] if k >= 0 else None
+    @property
+    def hold_ns(self) -> int:
+        return self._hold_ns
+
+    @property
+    def gate_params(self) -> tuple[int, float]:
+        return self._lag_ns, float(self.config.threshold)
 
     def _remember(self, ts_ns: int, value: float) -> None:
-        self._ts.append(ts_ns)
-        self._values.append(value)
-        # Keep what a 2Λ look-back can still need.
-        horizon = ts_ns - 2 * self._lag_ns
-        k = bisect.bisect_right(self._ts, horizon) - 1
-        if k > 1024:
-            del self._ts[:k]
-            del self._values[:k]
+        while not remember(self.hist_ts, self.hist_val, self.hist_hdr, ts_ns, value,
+                           self._lag_ns):
+            self.grow()
+
+    def grow(self) -> None:
+        """Double the history arrays (a decision interval much shorter than Λ)."""
+        lo, hi = self.hist_hdr
+        n = hi - lo
+        cap = 2 * len(self.hist_ts)
+        for name in ("hist_ts", "hist_val"):
+            old = getattr(self, name)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[:n] = old[lo:hi]
+            setattr(self, name, new)
+        self.hist_hdr[:] = (0, n)
 
     def on_decision(self, view: DecisionView) -> list[OrderIntent]:
         value = view.feature(FEATURE)
@@ -85,17 +151,8 @@ class ImbalanceMomentum:
                 side = -1 if exposure > 0 else 1
                 return [OrderIntent(side, abs(exposure), "exit:horizon")]
             return []
-        older = self._as_of(view.ts_ns - 2 * self._lag_ns)
-        middle = self._as_of(view.ts_ns - self._lag_ns)
-        if older is None or middle is None:
-            return []
-        theta = self.config.threshold
-        if min(abs(older), abs(middle), abs(value)) <= theta:
-            return []
-        if older < middle < value:
-            signal = 1
-        elif older > middle > value:
-            signal = -1
-        else:
+        signal = entry_signal(self.hist_ts, self.hist_val, self.hist_hdr, view.ts_ns, value,
+                              self._lag_ns, float(self.config.threshold))
+        if signal == 0:
             return []
         return [OrderIntent(signal * self.config.sign, self.config.order_lots, "entry")]

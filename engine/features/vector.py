@@ -61,6 +61,15 @@ DAY_NS = 86_400_000_000_000
 
 
 @njit(cache=True, inline="always")
+def inventory_imbalance(bs: float, as_: float) -> float:
+    """-(BS - AS) / (BS + AS + eps) from the best bid and ask sizes (both sides present).
+
+    Shared by the feature vector and the momentum strategy's compiled gate, which must agree
+    to the bit."""
+    return -(bs - as_) / (bs + as_ + 1e-9)
+
+
+@njit(cache=True, inline="always")
 def _ratio(num: float, den: float) -> float:
     return num / den if den != 0.0 else np.nan
 
@@ -152,7 +161,7 @@ def evaluate(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, state: np.ndarra
     out[k + 1] = _ratio(b5 - a5, b5 + a5)
     out[k + 2] = _ratio(b10 - a10, b10 + a10)
     out[k + 3] = _ratio(wb - wa, wb + wa)
-    out[k + 4] = -(b1 - a1) / (b1 + a1 + 1e-9) if both else np.nan
+    out[k + 4] = inventory_imbalance(b1, a1) if both else np.nan
     k += 5
     m2 = mid2(bid, ask, hdr)
     tick = params[P_TICK]

@@ -1,0 +1,139 @@
+"""Quiet decisions in numba: decision points at which nothing can happen never reach Python.
+
+At most decision points of a replay the strategy does nothing: no signal, nothing to exit.
+Each one costs a trip through the Python stages (about 15 µs), which bounds the pipeline far
+below the compiled loop. A strategy that can say in numba whether it would act (its *gate*)
+lets ``run_gated`` take those decisions inside the compiled loop: it applies events up to a
+decision point, asks the gate, and when the answer is "quiet" records what the Python
+decision would have recorded (the strategy's own state, the equity mark) and goes on to the
+next point. At the first decision where the strategy or risk could act it returns, and the
+engine runs that decision in Python exactly as without the gate.
+
+The engine calls it only when a quiet decision is fully determined by the book and the
+position: no open or in-flight orders, no model, no halt or kill switch. The report is the
+same with the gate on or off (``replay.compiled_gate``; tested), apart from the stage
+latency samples, which only Python decisions have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from engine.book import H_ASK_LEVELS
+from engine.book import H_BASE
+from engine.book import H_BEST_ASK
+from engine.book import H_BEST_BID
+from engine.book import H_BID_LEVELS
+from engine.features.vector import inventory_imbalance
+from engine.loop import TIME_REACHED
+from engine.loop import run_until
+from strategies.imbalance_momentum import entry_signal
+from strategies.imbalance_momentum import remember
+
+GATE_MOMENTUM = 1  #: ``strategies.imbalance_momentum``
+NEVER = np.iinfo(np.int64).max
+
+#: ``pos`` (int64) and ``fpos`` (float64) slots of ``run_gated``: the position and what risk
+#: needs to see in it (``Engine._risk_state``).
+P_SIGN, P_EXIT_NS, P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(7)
+F_ENTRY_MID, F_MONEY, F_FEES_TODAY, F_LOSS_LIMIT = range(4)
+#: ``out`` slots of ``run_gated``.
+O_NEXT_DECISION, O_DECISIONS, O_MARKS, O_LAST_NOW = range(4)
+
+
+@njit(cache=True)
+def next_decision_after(now: int, step: int, next_event_ns: int) -> int:
+    """One interval on; across a quiet gap, the last point before the next event (decisions
+    in between would see the same book). ``next_event_ns`` < 0: not known."""
+    nxt = now + step
+    if next_event_ns >= 0 and next_event_ns - 1 > nxt:
+        nxt = now + step * ((next_event_ns - 1 - now) // step)
+    return nxt
+
+
+@njit(cache=True)
+def _risk_quiet(hdr, pos, fpos) -> bool:
+    """Whether risk neither halts (daily loss stop) nor forces an exit (stop-loss) now; the
+    same arithmetic as ``Engine._risk_state``, ``halt_reason`` and ``exit_reason``."""
+    if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
+        return True  # no mid: no PnL move, no adverse move
+    mid2 = 2 * hdr[H_BASE] + hdr[H_BEST_BID] + hdr[H_BEST_ASK]
+    if fpos[F_LOSS_LIMIT] > 0 and not pos[P_HALTED]:  # a halt holds for the session
+        equity2 = 2 * pos[P_CASH] + pos[P_POSITION] * mid2
+        day_pnl = (equity2 - pos[P_START_EQUITY2]) / 2 * fpos[F_MONEY] - fpos[F_FEES_TODAY]
+        if day_pnl <= -fpos[F_LOSS_LIMIT]:
+            return False
+    entry = fpos[F_ENTRY_MID]
+    if pos[P_SIGN] != 0 and pos[P_STOP_TICKS] > 0 and entry == entry:
+        if (entry - mid2 / 2) * pos[P_SIGN] >= pos[P_STOP_TICKS]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, lag_ns, threshold, now, pos,
+                    fpos) -> bool:
+    """Whether ``ImbalanceMomentum`` plus risk do nothing at ``now``; if so, remember the
+    decision's imbalance as the strategy would have."""
+    if not _risk_quiet(hdr, pos, fpos):
+        return False
+    if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
+        return True  # the strategy skips a one-sided book
+    if pos[P_SIGN] != 0 and now >= pos[P_EXIT_NS]:
+        return False
+    value = inventory_imbalance(float(bid[hdr[H_BEST_BID]]), float(ask[hdr[H_BEST_ASK]]))
+    if pos[P_SIGN] == 0 and entry_signal(hist_ts, hist_val, hist_hdr, now, value, lag_ns,
+                                         threshold) != 0:
+        return False
+    return remember(hist_ts, hist_val, hist_hdr, now, value, lag_ns)
+
+
+@njit(cache=True)
+def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr,
+              orders, fills, info, queue_power, events, start, at_boundary, next_decision,
+              step, other_stop, hist_ts, hist_val, hist_hdr, lag_ns, threshold, pos, fpos,
+              marks_ts, marks_mid2, out) -> tuple[int, int]:
+    """``run_until`` over many decision points, taking the quiet ones here.
+
+    ``other_stop`` is the earliest wakeup that is not a decision (an order, a deadline, the
+    close). Returns ``run_until``'s ``(index, reason)`` at the first stop that needs
+    Python; ``out`` gets the next decision time, how many decisions and marks were taken
+    (marks: event time and twice the mid, into ``marks_ts``/``marks_mid2``) and the time of
+    the last one.
+    """
+    i = start
+    boundary = at_boundary
+    n_dec = 0
+    n_marks = 0
+    while True:
+        stop = min(next_decision, other_stop)
+        j, reason = run_until(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr,
+                              orders, fills, info, queue_power, events, i, stop, NEVER,
+                              boundary)
+        if (reason != TIME_REACHED or next_decision >= other_stop
+                or n_marks == marks_ts.shape[0]):
+            break
+        now = next_decision
+        quiet = False
+        if kind == GATE_MOMENTUM:
+            quiet = _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, lag_ns,
+                                    threshold, now, pos, fpos)
+        if not quiet:
+            break
+        n_dec += 1
+        out[O_LAST_NOW] = now
+        if hdr[H_BID_LEVELS] > 0 and hdr[H_ASK_LEVELS] > 0:
+            marks_ts[n_marks] = now
+            marks_mid2[n_marks] = 2 * hdr[H_BASE] + hdr[H_BEST_BID] + hdr[H_BEST_ASK]
+            n_marks += 1
+        next_decision = next_decision_after(now, step, events[j].ts_event)
+        i = j
+        boundary = True
+    out[O_NEXT_DECISION] = next_decision
+    out[O_DECISIONS] = n_dec
+    out[O_MARKS] = n_marks
+    return j, reason
+
+
+__all__ = ["GATE_MOMENTUM", "next_decision_after", "run_gated"]

@@ -1,0 +1,59 @@
+"""The compiled decision gate: quiet decisions taken in numba give the very same report."""
+
+import dataclasses
+
+import orjson
+import pytest
+from data_paths import goog_pair
+
+from engine.config import load_config
+from engine.config import with_strategy
+from replay.backtest import run_replay
+from replay.sweep import apply_overrides
+
+
+def both_ways(config, data):
+    """Reports with the gate on and off, without the config (which names the switch)."""
+    out = []
+    for gate in (True, False):
+        c = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
+                                                                   compiled_gate=gate))
+        outcome = run_replay(c, data)
+        result = dict(outcome.result)
+        result.pop("config")
+        out.append((outcome.engine, orjson.dumps(result, option=orjson.OPT_SORT_KEYS)))
+    return out
+
+
+@pytest.mark.parametrize("overrides", [
+    {},  # stop-loss, session close, 30 s horizon
+    {"risk.stop_loss_ticks": 0, "risk.session_close": ""},
+    {"risk.daily_loss_limit": 50.0},  # a loss stop that flat marks could trigger
+    {"replay.decision_interval_ms": 1, "strategy.lag_ms": 5000},  # history past 4,096 rows
+    {"strategy.threshold": 0.0, "strategy.hold_ms": 2000, "risk.max_holding_ms": 1000},
+])
+def test_gate_on_and_off_give_the_same_report(synth_dir, overrides):
+    config = apply_overrides(load_config("configs/replay_synth.toml"), overrides)
+    (gated, with_gate), (plain, without) = both_ways(config, synth_dir)
+    assert with_gate == without
+    assert gated.decisions == plain.decisions > 0
+    assert gated.portfolio.fills == plain.portfolio.fills > 0
+    # Python saw only the decisions at which something could happen.
+    python_decisions = gated.latency.summary()["features"]["count"]
+    assert python_decisions < plain.decisions / 3
+    assert len(gated.marks) == len(plain.marks)
+    assert (gated.marks.equity2 == plain.marks.equity2).all()
+
+
+def test_gate_on_the_goog_day():
+    message, _ = goog_pair(10)
+    (gated, with_gate), (_, without) = both_ways(load_config("configs/replay_goog.toml"),
+                                                 message)
+    assert with_gate == without
+    assert gated.latency.summary()["features"]["count"] < gated.decisions / 5
+
+
+def test_strategies_without_a_gate_decide_in_python(synth_dir):
+    config = with_strategy(load_config("configs/replay_synth.toml"), "imbalance_maker")
+    engine = run_replay(config, synth_dir).engine
+    assert engine.latency.summary()["features"]["count"] == engine.decisions > 0
