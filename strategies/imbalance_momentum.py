@@ -50,11 +50,22 @@ class ImbalanceMomentumConfig:
 
 
 @njit(cache=True)
+def _last_at_or_before(hist_ts: np.ndarray, lo: int, hi: int, ts_ns: int) -> int:
+    """Index of the last entry in [lo, hi) stamped at or before ``ts_ns``, or lo - 1."""
+    while lo < hi:  # binary search for the first entry after ts_ns
+        mid = (lo + hi) >> 1
+        if hist_ts[mid] <= ts_ns:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+@njit(cache=True)
 def as_of(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_ns: int) -> float:
     """Imbalance at the last remembered decision at or before ``ts_ns`` (NaN: none)."""
-    lo, hi = hdr[0], hdr[1]
-    k = lo + np.searchsorted(hist_ts[lo:hi], ts_ns, side="right") - 1
-    return hist_val[k] if k >= lo else np.nan
+    k = _last_at_or_before(hist_ts, hdr[0], hdr[1], ts_ns)
+    return hist_val[k] if k >= hdr[0] else np.nan
 
 
 @njit(cache=True)
@@ -67,13 +78,13 @@ def remember(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_ns: 
     cap = hist_ts.shape[0]
     if hdr[1] == cap:
         lo, hi = hdr[0], hdr[1]
-        keep = lo + np.searchsorted(hist_ts[lo:hi], ts_ns - 2 * lag_ns, side="right") - 1
-        keep = max(keep, lo)
+        keep = max(_last_at_or_before(hist_ts, lo, hi, ts_ns - 2 * lag_ns), lo)
         n = hi - keep
         if n == cap:
             return False
-        hist_ts[:n] = hist_ts[keep:hi].copy()
-        hist_val[:n] = hist_val[keep:hi].copy()
+        for k in range(n):  # forward copy: the ranges may overlap
+            hist_ts[k] = hist_ts[keep + k]
+            hist_val[k] = hist_val[keep + k]
         hdr[0], hdr[1] = 0, n
     hist_ts[hdr[1]] = ts_ns
     hist_val[hdr[1]] = value
