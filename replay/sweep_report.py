@@ -20,12 +20,13 @@ def _label(point: dict) -> str:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'point':<44}{'net':>12}{'gross':>12}{'Sharpe':>9}{'fill':>8}{'slip':>10}"
+    width = max([44, *(len(_label(p["point"])) + 2 for p in result["points"])])
+    lines = [f"{'point':<{width}}{'net':>12}{'gross':>12}{'Sharpe':>9}{'fill':>8}{'slip':>10}"
              f"{'trades':>8}{'days':>6}"]
     for p in result["points"]:
         sharpe = "-" if p["sharpe_net"] is None else f"{p['sharpe_net']:.2f}"
         fill = "-" if p["fill_rate"] is None else f"{p['fill_rate']:.1%}"
-        lines.append(f"{_label(p['point']):<44}{p['net']:>12.2f}{p['gross']:>12.2f}"
+        lines.append(f"{_label(p['point']):<{width}}{p['net']:>12.2f}{p['gross']:>12.2f}"
                      f"{sharpe:>9}{fill:>8}{p['slippage_vs_expected']:>10.2f}"
                      f"{p['trades']:>8}{len(p['days']):>6}")
     for f in result["failures"]:
