@@ -17,6 +17,8 @@ latency samples, which only Python decisions have.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -28,15 +30,29 @@ from engine.book import H_BID_LEVELS
 from engine.features.vector import inventory_imbalance
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
+from strategies.imbalance_maker import MM_CAP
+from strategies.imbalance_maker import MM_KAPPA
+from strategies.imbalance_maker import MM_N_ASK
+from strategies.imbalance_maker import MM_N_BID
+from strategies.imbalance_maker import MM_ORDER_LOTS
+from strategies.imbalance_maker import MM_PHI
+from strategies.imbalance_maker import MM_PX_ASK
+from strategies.imbalance_maker import MM_PX_BID
+from strategies.imbalance_maker import MM_SPREAD
+from strategies.imbalance_maker import MM_STEP
+from strategies.imbalance_momentum import MO_EXIT_NS
+from strategies.imbalance_momentum import MO_LAG_NS
+from strategies.imbalance_momentum import MO_THRESHOLD
 from strategies.imbalance_momentum import entry_signal
 from strategies.imbalance_momentum import remember
 
 GATE_MOMENTUM = 1  #: ``strategies.imbalance_momentum``
+GATE_MAKER = 2  #: ``strategies.imbalance_maker``
 NEVER = np.iinfo(np.int64).max
 
 #: ``pos`` (int64) and ``fpos`` (float64) slots of ``run_gated``: the position and what risk
 #: needs to see in it (``Engine._risk_state``).
-P_SIGN, P_EXIT_NS, P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(7)
+P_SIGN, P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(6)
 F_ENTRY_MID, F_MONEY, F_FEES_TODAY, F_LOSS_LIMIT = range(4)
 #: ``out`` slots of ``run_gated``.
 O_NEXT_DECISION, O_DECISIONS, O_MARKS, O_LAST_NOW = range(4)
@@ -72,28 +88,61 @@ def _risk_quiet(hdr, pos, fpos) -> bool:
 
 
 @njit(cache=True)
-def _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, lag_ns, threshold, now, pos,
-                    fpos) -> bool:
-    """Whether ``ImbalanceMomentum`` plus risk do nothing at ``now``; if so, remember the
-    decision's imbalance as the strategy would have."""
-    if not _risk_quiet(hdr, pos, fpos):
-        return False
+def _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, gi, gp, now, pos) -> bool:
+    """Whether ``ImbalanceMomentum.on_decision`` returns nothing at ``now``; if so, remember
+    the decision's imbalance as the strategy would have."""
     if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
         return True  # the strategy skips a one-sided book
-    if pos[P_SIGN] != 0 and now >= pos[P_EXIT_NS]:
+    if pos[P_SIGN] != 0 and now >= gi[MO_EXIT_NS]:
         return False
+    lag_ns = gi[MO_LAG_NS]
     value = inventory_imbalance(float(bid[hdr[H_BEST_BID]]), float(ask[hdr[H_BEST_ASK]]))
     if pos[P_SIGN] == 0 and entry_signal(hist_ts, hist_val, hist_hdr, now, value, lag_ns,
-                                         threshold) != 0:
+                                         gp[MO_THRESHOLD]) != 0:
         return False
     return remember(hist_ts, hist_val, hist_hdr, now, value, lag_ns)
 
 
 @njit(cache=True)
+def _quote_side_quiet(n: int, px: int, target: int, wanted: bool) -> bool:
+    """The maker keeps a side as it is: its open quotes all at the target price, or none
+    when the side may not grow the position."""
+    if wanted:
+        return n > 0 and px == target
+    return n == 0
+
+
+@njit(cache=True)
+def _maker_quiet(bid, ask, hdr, gi, gp, pos) -> bool:
+    """Whether ``ImbalanceMaker.on_decision`` returns nothing: each side's quote already
+    rests at the price ``strategies.imbalance_maker.quotes`` gives (same arithmetic)."""
+    if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
+        return True
+    if pos[P_HALTED]:
+        return gi[MM_N_BID] == 0 and gi[MM_N_ASK] == 0  # it would cancel what rests
+    best_bid = hdr[H_BASE] + hdr[H_BEST_BID]
+    best_ask = hdr[H_BASE] + hdr[H_BEST_ASK]
+    imbalance = inventory_imbalance(float(bid[hdr[H_BEST_BID]]), float(ask[hdr[H_BEST_ASK]]))
+    position = pos[P_POSITION]
+    step = gi[MM_STEP]
+    mid = (best_bid + best_ask) / 2
+    half = gp[MM_SPREAD] / 2
+    shift = gp[MM_PHI] * position
+    want_bid = math.floor((mid - half * (1 + gp[MM_KAPPA] * imbalance) - shift) / step) * step
+    want_ask = math.ceil((mid + half * (1 - gp[MM_KAPPA] * imbalance) - shift) / step) * step
+    want_bid = min(want_bid, best_ask - step)
+    want_ask = max(want_ask, best_bid + step)
+    lots, cap = gi[MM_ORDER_LOTS], gi[MM_CAP]
+    return (_quote_side_quiet(gi[MM_N_BID], gi[MM_PX_BID], want_bid, position + lots <= cap)
+            and _quote_side_quiet(gi[MM_N_ASK], gi[MM_PX_ASK], want_ask,
+                                  -position + lots <= cap))
+
+
+@njit(cache=True)
 def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr,
               orders, fills, info, queue_power, events, start, at_boundary, next_decision,
-              step, other_stop, hist_ts, hist_val, hist_hdr, lag_ns, threshold, pos, fpos,
-              marks_ts, marks_mid2, out) -> tuple[int, int]:
+              step, other_stop, hist_ts, hist_val, hist_hdr, gi, gp, pos, fpos, marks_ts,
+              marks_mid2, out) -> tuple[int, int]:
     """``run_until`` over many decision points, taking the quiet ones here.
 
     ``other_stop`` is the earliest wakeup that is not a decision (an order, a deadline, the
@@ -115,10 +164,15 @@ def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_
                 or n_marks == marks_ts.shape[0]):
             break
         now = next_decision
-        quiet = False
+        if not _risk_quiet(hdr, pos, fpos):
+            break
         if kind == GATE_MOMENTUM:
-            quiet = _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, lag_ns,
-                                    threshold, now, pos, fpos)
+            quiet = _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, gi, gp, now,
+                                    pos)
+        elif kind == GATE_MAKER:
+            quiet = _maker_quiet(bid, ask, hdr, gi, gp, pos)
+        else:
+            quiet = False
         if not quiet:
             break
         n_dec += 1
@@ -136,4 +190,4 @@ def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_
     return j, reason
 
 
-__all__ = ["GATE_MOMENTUM", "next_decision_after", "run_gated"]
+__all__ = ["GATE_MAKER", "GATE_MOMENTUM", "next_decision_after", "run_gated"]

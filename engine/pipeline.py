@@ -36,7 +36,6 @@ from engine.gate import O_LAST_NOW
 from engine.gate import O_MARKS
 from engine.gate import O_NEXT_DECISION
 from engine.gate import P_CASH
-from engine.gate import P_EXIT_NS
 from engine.gate import P_HALTED
 from engine.gate import P_POSITION
 from engine.gate import P_SIGN
@@ -139,7 +138,7 @@ class Engine:
         self.marks = MarkLog()
         self._gate_kind = self._choose_gate(
             config.replay.compiled_gate if compiled_gate is None else compiled_gate)
-        self._gate_pos = np.zeros(7, dtype=np.int64)
+        self._gate_pos = np.zeros(6, dtype=np.int64)
         self._gate_fpos = np.zeros(4, dtype=np.float64)
         self._gate_out = np.zeros(4, dtype=np.int64)
         self._gate_marks_ts = np.zeros(1 << 16, dtype=np.int64)
@@ -203,10 +202,10 @@ class Engine:
             if self._next_decision is None:
                 self._first_event(int(ts_event[i]))
             stop = self._next_wakeup()
-            other_stop = self._gate_other_stop(stop)
+            gate = self._gate_inputs(stop)
             t0 = perf_counter_ns()
-            if other_stop is not None:
-                j, reason = self._run_gated(batch, i, other_stop)
+            if gate is not None:
+                j, reason = self._run_gated(batch, i, *gate)
                 stop = self._next_wakeup()
             else:
                 j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params,
@@ -266,30 +265,30 @@ class Engine:
             return 0
         return kind
 
-    def _gate_other_stop(self, stop: int) -> int | None:
-        """The earliest non-decision wakeup, when the decisions up to it may run in numba;
-        None when they may not (see ``engine.gate``)."""
+    def _gate_inputs(self, stop: int) -> tuple | None:
+        """``(other_stop, strategy arrays)`` when the decisions up to the earliest
+        non-decision wakeup may run in numba; None when they may not (``engine.gate``)."""
         pf = self.portfolio
         if (not self._gate_kind or stop != self._next_decision or not self.book_valid
                 or ((self.halted or self.killed) and pf.position)  # exits at every decision
-                or self.execution.next_arrival_ns() is not None
-                or self.execution.open_orders()):
+                or self.execution.next_arrival_ns() is not None):  # nothing in flight
+            return None
+        arrays = self.strategy.gate_arrays(pf.position, pf.opened_ns,
+                                           self.execution.open_orders())
+        if arrays is None:
             return None
         now = self.clock.now_ns()
         held = RiskState(pf.position, 0, 0, pf.opened_ns, True)
-        others = (self.execution.next_arrival_ns(), holding_deadline_ns(held, self.config.risk),
-                  self._close_ns)
-        return min((t for t in others if t is not None and t > now), default=NEVER)
+        others = (holding_deadline_ns(held, self.config.risk), self._close_ns)
+        return min((t for t in others if t is not None and t > now), default=NEVER), arrays
 
-    def _run_gated(self, batch: np.ndarray, i: int, other_stop: int) -> tuple[int, int]:
+    def _run_gated(self, batch: np.ndarray, i: int, other_stop: int, arrays: tuple,
+                   ) -> tuple[int, int]:
         book, fs, rest = self.book, self.features, self._resting
-        strategy = self.strategy
         pf = self.portfolio
         pos, fpos = self._gate_pos, self._gate_fpos
         first, fees0, _ = self._session_start
         pos[P_SIGN] = (pf.position > 0) - (pf.position < 0)
-        pos[P_EXIT_NS] = (pf.opened_ns + strategy.hold_ns
-                          if pf.position and pf.opened_ns is not None else NEVER)
         pos[P_STOP_TICKS] = self.config.risk.stop_loss_ticks
         pos[P_POSITION] = pf.position
         pos[P_CASH] = pf.cash
@@ -300,14 +299,12 @@ class Engine:
         fpos[F_MONEY] = self._money
         fpos[F_FEES_TODAY] = pf.fees - fees0
         fpos[F_LOSS_LIMIT] = self.config.risk.daily_loss_limit
-        lag_ns, threshold = strategy.gate_params
         out = self._gate_out
         j, reason = run_gated(
             self._gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
             fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
             batch, i, self._at_boundary, self._next_decision, self._interval_ns, other_stop,
-            strategy.hist_ts, strategy.hist_val, strategy.hist_hdr, lag_ns, threshold, pos,
-            fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
+            *arrays, pos, fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
         self._next_decision = int(out[O_NEXT_DECISION])
         taken = int(out[O_DECISIONS])
         if taken:

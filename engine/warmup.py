@@ -58,21 +58,25 @@ def warm_up() -> None:
 
 
 def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.ndarray) -> None:
-    """The compiled decision gate and the strategy history it shares with Python."""
-    from engine.gate import GATE_MOMENTUM
+    """The compiled decision gate of each strategy that has one, and the history the
+    momentum strategy shares with it."""
     from engine.gate import run_gated
+    from strategies.imbalance_maker import ImbalanceMaker
+    from strategies.imbalance_maker import ImbalanceMakerConfig
     from strategies.imbalance_momentum import ImbalanceMomentum
     from strategies.imbalance_momentum import ImbalanceMomentumConfig
     from strategies.imbalance_momentum import entry_signal
 
-    strategy = ImbalanceMomentum(ImbalanceMomentumConfig())
-    strategy._remember(1, 0.5)
-    entry_signal(strategy.hist_ts, strategy.hist_val, strategy.hist_hdr, 2, 0.5, 1, 0.3)
-    book.clear()
+    momentum = ImbalanceMomentum(ImbalanceMomentumConfig())
+    momentum._remember(1, 0.5)
+    entry_signal(momentum.hist_ts, momentum.hist_val, momentum.hist_hdr, 2, 0.5, 1, 0.3)
     rest.info[:] = 0
     marks = np.zeros(4, dtype=np.int64)
-    run_gated(GATE_MOMENTUM, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-              fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
-              batch, 0, True, 1, 1, np.iinfo(np.int64).max, strategy.hist_ts,
-              strategy.hist_val, strategy.hist_hdr, 1, 0.3, np.zeros(7, dtype=np.int64),
-              np.zeros(4), marks, marks.copy(), np.zeros(4, dtype=np.int64))
+    for strategy in (momentum, ImbalanceMaker(ImbalanceMakerConfig())):
+        book.clear()
+        fs.reset(0)
+        run_gated(strategy.gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params,
+                  fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
+                  rest.info, rest.power, batch, 0, True, 1, 1, np.iinfo(np.int64).max,
+                  *strategy.gate_arrays(0, None, ()), np.zeros(6, dtype=np.int64), np.zeros(4),
+                  marks, marks.copy(), np.zeros(4, dtype=np.int64))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.events import BUY
 from engine.events import SELL
 from engine.orders import CancelIntent
@@ -21,6 +23,11 @@ from strategies.base import DecisionView
 
 FEATURE = "inventory_imbalance"
 REASON = "quote"
+#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
+MM_STEP, MM_ORDER_LOTS, MM_CAP, MM_N_BID, MM_PX_BID, MM_N_ASK, MM_PX_ASK = range(7)
+MM_SPREAD, MM_KAPPA, MM_PHI = range(3)
+MIXED_PX = np.iinfo(np.int64).min  #: a side's open quotes are at different prices
+_NO_HISTORY = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(2, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,27 @@ def quotes(mid: float, imbalance: float, inventory: int, config: ImbalanceMakerC
 class ImbalanceMaker:
     name = "imbalance_maker"
     required_features = (FEATURE,)
+    gate_kind = 2  #: ``engine.gate.GATE_MAKER``
 
     def __init__(self, config: ImbalanceMakerConfig) -> None:
         self.config = config
+        c = config
+        self._gp = np.array([c.spread_ticks, c.kappa, c.phi_ticks], dtype=np.float64)
+
+    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple):
+        """What the compiled gate needs (see ``engine.gate``), or None when an order is in
+        flight or is not one of the quotes."""
+        gi = np.zeros(7, dtype=np.int64)
+        gi[MM_STEP] = self.config.quote_step_ticks
+        gi[MM_ORDER_LOTS] = self.config.order_lots
+        gi[MM_CAP] = self.config.max_inventory_lots
+        for o in open_orders:
+            if o.reason != REASON or not o.resting:
+                return None
+            n, px = (MM_N_BID, MM_PX_BID) if o.side == BUY else (MM_N_ASK, MM_PX_ASK)
+            gi[px] = o.limit_px if not gi[n] or gi[px] == o.limit_px else MIXED_PX
+            gi[n] += 1
+        return (*_NO_HISTORY, gi, self._gp)
 
     def on_decision(self, view: DecisionView) -> list[OrderIntent | CancelIntent]:
         if view.best_bid_tick is None or view.best_ask_tick is None:

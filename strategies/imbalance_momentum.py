@@ -17,6 +17,9 @@ from engine.orders import OrderIntent
 from strategies.base import DecisionView
 
 FEATURE = "inventory_imbalance"
+#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
+MO_LAG_NS, MO_EXIT_NS = range(2)
+MO_THRESHOLD = 0
 
 
 @dataclass(frozen=True)
@@ -125,13 +128,16 @@ class ImbalanceMomentum:
         self.hist_val = np.zeros(4096, dtype=np.float64)
         self.hist_hdr = np.zeros(2, dtype=np.int64)  # [first, end) of the live entries
 
-    @property
-    def hold_ns(self) -> int:
-        return self._hold_ns
-
-    @property
-    def gate_params(self) -> tuple[int, float]:
-        return self._lag_ns, float(self.config.threshold)
+    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple):
+        """What the compiled gate needs: (history ts, values, bounds, ints, floats), or None
+        when this decision state is not one it handles (orders open)."""
+        if open_orders:
+            return None
+        exit_ns = opened_ns + self._hold_ns if position_lots and opened_ns is not None \
+            else np.iinfo(np.int64).max
+        gi = np.array([self._lag_ns, exit_ns], dtype=np.int64)
+        gp = np.array([self.config.threshold], dtype=np.float64)
+        return self.hist_ts, self.hist_val, self.hist_hdr, gi, gp
 
     def _remember(self, ts_ns: int, value: float) -> None:
         while not remember(self.hist_ts, self.hist_val, self.hist_hdr, ts_ns, value,

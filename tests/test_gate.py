@@ -53,7 +53,39 @@ def test_gate_on_the_goog_day():
     assert gated.latency.summary()["features"]["count"] < gated.decisions / 5
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"strategy.phi_ticks": 0.05, "risk.daily_loss_limit": 20.0, "risk.stop_loss_ticks": 2},
+    {"strategy.max_inventory_lots": 100, "strategy.spread_ticks": 5, "strategy.kappa": 1.0},
+])
+def test_maker_gate_on_and_off_give_the_same_report(synth_dir, overrides):
+    config = apply_overrides(with_strategy(load_config("configs/replay_synth.toml"),
+                                           "imbalance_maker"), overrides)
+    (gated, with_gate), (plain, without) = both_ways(config, synth_dir)
+    assert with_gate == without
+    assert gated.portfolio.fills == plain.portfolio.fills > 0
+    assert gated.latency.summary()["features"]["count"] < plain.decisions
+
+
+class Silent:
+    """A strategy without a gate: never trades."""
+
+    name = "silent"
+
+    def on_decision(self, view):
+        return []
+
+
 def test_strategies_without_a_gate_decide_in_python(synth_dir):
-    config = with_strategy(load_config("configs/replay_synth.toml"), "imbalance_maker")
-    engine = run_replay(config, synth_dir).engine
-    assert engine.latency.summary()["features"]["count"] == engine.decisions > 0
+    from connectors.lobster import find_pairs
+    from connectors.lobster import load_day
+    from engine.pipeline import Engine
+    from replay.player import ReplaySession
+    from replay.player import run
+
+    config = load_config("configs/replay_synth.toml")
+    engine = Engine(config, config.instrument.spec(), strategy=Silent())
+    (pair,) = find_pairs(synth_dir)
+    run(engine, [ReplaySession("s", load_day(pair, config.instrument.spec()).events)],
+        config.replay.chunk_events)
+    assert engine.latency.summary()["features"]["count"] == engine.decisions > 1000
