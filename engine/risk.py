@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import cached_property
 
 from engine.events import BUY
 from engine.orders import OrderIntent
@@ -53,7 +54,7 @@ class RiskConfig:
             raise ValueError(f"session_close must be HH:MM or HH:MM:SS, got "
                              f"{self.session_close!r}")
 
-    @property
+    @cached_property  # read at every wakeup; the config is frozen
     def session_close_s(self) -> int | None:
         """Seconds after local midnight, or None."""
         if not self.session_close:
