@@ -621,6 +621,18 @@ def _put_uint(buf, end, v):
 
 
 @njit(cache=True)
+def put_int(buf, pos, v):
+    """Write integer ``v`` in decimal at ``buf[pos]``; returns the position after it."""
+    if v < 0:
+        buf[pos] = 45  # '-'
+        pos += 1
+        v = -v
+    pos += _n_digits(v)
+    _put_uint(buf, pos, v)
+    return pos
+
+
+@njit(cache=True)
 def _format_csv(arr, time_col):
     """CSV bytes of an int64 matrix; with time_col, column 0 (ns) becomes seconds.9 decimals."""
     n, m = arr.shape
@@ -649,12 +661,7 @@ def _format_csv(arr, time_col):
                     frac //= 10
                 pos += 10
             else:
-                if v < 0:
-                    buf[pos] = 45  # '-'
-                    pos += 1
-                    v = -v
-                pos += _n_digits(v)
-                _put_uint(buf, pos, v)
+                pos = put_int(buf, pos, v)
             buf[pos] = 44 if c < m - 1 else 10  # ',' or '\n'
             pos += 1
     return buf

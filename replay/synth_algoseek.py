@@ -19,8 +19,7 @@ from numba import njit
 
 from replay.synth import SynthDay
 from replay.synth import _int_len
-from replay.synth import _n_digits
-from replay.synth import _put_uint
+from replay.synth import put_int
 
 #: Event type text by log type and side (0: bid, 1: ask); price and quantity written or not.
 _NAMES = {1: "ADD", 2: "CANCEL", 3: "DELETE", 4: "EXECUTE", 5: "TRADE", 9: "FILL"}
@@ -42,17 +41,6 @@ def _put_bytes(buf, pos, src, a, b):
     for j in range(a, b):
         buf[pos] = src[j]
         pos += 1
-    return pos
-
-
-@njit(cache=True)
-def _put_int(buf, pos, v):
-    if v < 0:
-        buf[pos] = 45  # '-'
-        pos += 1
-        v = -v
-    pos += _n_digits(v)
-    _put_uint(buf, pos, v)
     return pos
 
 
@@ -80,14 +68,14 @@ def _format_rows(log, start, end, prefix, ticker, suffix, names, name_off, buf):
             frac //= 10
         pos += 9
         buf[pos] = 44
-        pos = _put_int(buf, pos + 1, oid)
+        pos = put_int(buf, pos + 1, oid)
         buf[pos] = 44
         k = 2 * typ + (1 if direction == -1 else 0)
         pos = _put_bytes(buf, pos + 1, names, name_off[k], name_off[k + 1])
         pos = _put_bytes(buf, pos, ticker, 0, ticker.shape[0])
         shown = typ == 1 or typ == 5  # ADD and TRADE carry price; others 0.00
         p = price if shown else 0
-        pos = _put_int(buf, pos, p // 10_000)
+        pos = put_int(buf, pos, p // 10_000)
         buf[pos] = 46
         cents = p % 10_000
         digits = 4
@@ -100,7 +88,7 @@ def _format_rows(log, start, end, prefix, ticker, suffix, names, name_off, buf):
         pos += 1 + digits
         buf[pos] = 44
         q = size if (typ == 1 or typ == 2 or typ == 4 or typ == 5) else 0
-        pos = _put_int(buf, pos + 1, q)
+        pos = put_int(buf, pos + 1, q)
         pos = _put_bytes(buf, pos, suffix, 0, suffix.shape[0])
     return pos
 
