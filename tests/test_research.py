@@ -19,6 +19,7 @@ from engine.research.ic import forward_returns
 from engine.research.ic import information_coefficients
 from engine.research.ofi_regression import ols
 from engine.research.ofi_regression import run_ofi_regression
+from engine.research.ofi_regression import table
 
 S = 1_000_000_000
 
@@ -100,6 +101,8 @@ def test_cont_regression_on_the_goog_day_has_high_r2(tmp_path):
     result = run_ofi_regression(message, load_config("configs/replay_goog.toml"), 10_000,
                                 tmp_path)
     assert len(result["windows"]) == 13  # 09:30-16:00 in half hours
+    rows = table(result).splitlines()  # labelled in New York time
+    assert rows[1].startswith("09:30") and rows[13].startswith("15:30")
     assert result["average_r2"] > 0.3
     assert result["average_beta"] > 0 and result["average_t_beta"] > 2
     assert (tmp_path / "ofi_regression.png").exists()

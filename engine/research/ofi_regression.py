@@ -40,6 +40,7 @@ class _OfiSampler:
     def __init__(self, holder: list[Engine]) -> None:
         self._holder = holder
         self.rows: list[tuple[str, int, float, float]] = []  # session, ts, mid2, cum OFI
+        self.offsets: dict[str, int] = {}  # session -> exchange local time minus UTC
 
     def on_decision(self, view) -> list:
         engine = self._holder[0]
@@ -47,6 +48,7 @@ class _OfiSampler:
         mid2 = float(bid + ask) if bid is not None and ask is not None else math.nan
         self.rows.append((engine.source, view.ts_ns, mid2,
                           float(engine.features.state[S_CUM + C_OFI])))
+        self.offsets[engine.source] = engine.utc_offset_ns
         return []
 
 
@@ -74,6 +76,7 @@ def sample_intervals(data: str | Path | list, config: EngineConfig, interval_ms:
         grid = np.arange(ts[0], ts[-1] + 1, step, dtype=np.int64)
         k = np.searchsorted(ts, grid, side="right") - 1
         out.append({"session": session, "end_ns": grid[1:],
+                    "utc_offset_ns": sampler.offsets.get(session, 0),
                     "dp": np.diff(mid2[k]) / 2.0 * tick, "ofi": np.diff(cum[k])})
     return out
 
@@ -99,12 +102,15 @@ def ols(x: np.ndarray, y: np.ndarray) -> dict | None:
 def regress(samples: list[dict]) -> dict:
     windows = []
     for s in samples:
-        half_hour = s["end_ns"] // WINDOW_NS
+        offset = s.get("utc_offset_ns", 0)
+        half_hour = (s["end_ns"] + offset) // WINDOW_NS  # half hours of exchange time
         for w in np.unique(half_hour):
             sel = half_hour == w
             fit = ols(s["ofi"][sel], s["dp"][sel])
             if fit is not None:
-                windows.append({"session": s["session"], "window_start_ns": int(w * WINDOW_NS),
+                windows.append({"session": s["session"],
+                                "window_start_ns": int(w * WINDOW_NS - offset),
+                                "utc_offset_ns": int(offset),
                                 **{k: float(v) if k != "n" else v for k, v in fit.items()}})
     r2 = [w["r2"] for w in windows if math.isfinite(w["r2"])]
     pooled = ols(np.concatenate([s["ofi"] for s in samples]),
@@ -116,9 +122,9 @@ def regress(samples: list[dict]) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'window (UTC)':<14}{'n':>6}{'beta':>14}{'t(beta)':>10}{'R2':>8}"]
-    for w in result["windows"]:
-        hhmm = (w["window_start_ns"] // 60_000_000_000) % 1440
+    lines = [f"{'window':<14}{'n':>6}{'beta':>14}{'t(beta)':>10}{'R2':>8}"]
+    for w in result["windows"]:  # exchange local time
+        hhmm = ((w["window_start_ns"] + w.get("utc_offset_ns", 0)) // 60_000_000_000) % 1440
         lines.append(f"{hhmm // 60:02d}:{hhmm % 60:02d}{'':<9}{w['n']:>6}{w['beta']:>14.3e}"
                      f"{w['t_beta']:>10.2f}{w['r2']:>8.3f}")
     lines.append(f"average R2 {result['average_r2']:.3f} over {len(result['windows'])} windows;"
