@@ -10,7 +10,8 @@ next point. At the first decision where the strategy or risk could act it return
 engine runs that decision in Python exactly as without the gate.
 
 The engine calls it only when a quiet decision is fully determined by the book and the
-position: no open or in-flight orders, no model, no halt or kill switch. The report is the
+position: nothing in flight, no halted position; a model only for the ML strategy, whose
+gate evaluates the features and the model itself. The report is the
 same with the gate on or off (``replay.compiled_gate``; tested), apart from the stage
 latency samples, which only Python decisions have.
 """
@@ -27,9 +28,11 @@ from engine.book import H_BASE
 from engine.book import H_BEST_ASK
 from engine.book import H_BEST_BID
 from engine.book import H_BID_LEVELS
+from engine.features.vector import evaluate
 from engine.features.vector import inventory_imbalance
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
+from engine.model.trees import predict_into
 from strategies.imbalance_maker import MM_CAP
 from strategies.imbalance_maker import MM_KAPPA
 from strategies.imbalance_maker import MM_N_ASK
@@ -45,9 +48,17 @@ from strategies.imbalance_momentum import MO_LAG_NS
 from strategies.imbalance_momentum import MO_THRESHOLD
 from strategies.imbalance_momentum import entry_signal
 from strategies.imbalance_momentum import remember
+from strategies.ml_ofi import ML_BLOCKED
+from strategies.ml_ofi import ML_DEPTH
+from strategies.ml_ofi import ML_EXIT_NS
+from strategies.ml_ofi import ML_OFI_COL
+from strategies.ml_ofi import ML_OFI_THRESHOLD
+from strategies.ml_ofi import ML_P_LONG
+from strategies.ml_ofi import ML_P_SHORT
 
 GATE_MOMENTUM = 1  #: ``strategies.imbalance_momentum``
 GATE_MAKER = 2  #: ``strategies.imbalance_maker``
+GATE_ML = 3  #: ``strategies.ml_ofi``: features and the model evaluated here too
 NEVER = np.iinfo(np.int64).max
 
 #: ``pos`` (int64) and ``fpos`` (float64) slots of ``run_gated``: the position and what risk
@@ -56,6 +67,23 @@ P_SIGN, P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(6)
 F_ENTRY_MID, F_MONEY, F_FEES_TODAY, F_LOSS_LIMIT = range(4)
 #: ``out`` slots of ``run_gated``.
 O_NEXT_DECISION, O_DECISIONS, O_MARKS, O_LAST_NOW = range(4)
+
+
+def model_arrays(ensemble, fvec_all: np.ndarray, columns: np.ndarray, levels: np.ndarray,
+                 counts: np.ndarray) -> tuple:
+    """The ``ml`` argument of ``run_gated``: feature scratch, the model's arrays
+    (``engine.model.trees.TreeEnsemble``, or stand-ins of the same types when there is no
+    model), prediction scratch, the P(up) histogram to count into and a running sum."""
+    if ensemble is None:
+        model = (np.zeros(1, np.int32), np.zeros(1), np.zeros(1), np.zeros(2, np.int64),
+                 np.zeros(1, np.int64), np.zeros(1))
+        n_features, n_models = 1, 1
+    else:
+        model = ensemble.arrays()[:-1]  # depth travels in the gate's ints
+        n_features, n_models = ensemble.n_features, ensemble.n_models
+    return (fvec_all, np.ascontiguousarray(columns, dtype=np.int64), levels,
+            np.zeros(max(len(columns), n_features)), *model, np.zeros(3 * n_features),
+            np.zeros(n_models), counts, np.zeros(1))
 
 
 @njit(cache=True)
@@ -139,9 +167,40 @@ def _maker_quiet(bid, ask, hdr, gi, gp, pos) -> bool:
 
 
 @njit(cache=True)
+def _ml_quiet(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr, ml, gi, gp,
+              now, pos) -> bool:
+    """Whether ``MlOfi.on_decision`` returns nothing at ``now``, with the feature vector
+    and the model's prediction computed as the engine's Python decision does; if so, count
+    the prediction in the engine's P(up) histogram (``ml``: see ``Engine._model_arrays``)."""
+    (fvec_all, columns, levels, row, codes, thresholds, leaves, model_trees, transforms,
+     sigmoids, work, pred, counts, p_sum) = ml
+    evaluate(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr, levels, now,
+             fvec_all)
+    for k in range(columns.shape[0]):
+        row[k] = fvec_all[columns[k]]
+    predict_into(row, codes, thresholds, leaves, model_trees, transforms, sigmoids,
+                 gi[ML_DEPTH], work, pred)
+    p_up = pred[0]
+    if pos[P_SIGN] != 0:
+        if now >= gi[ML_EXIT_NS]:
+            return False
+    elif not gi[ML_BLOCKED] and p_up == p_up:
+        ofi = row[gi[ML_OFI_COL]]
+        threshold = gp[ML_OFI_THRESHOLD]
+        if ofi == ofi and ((p_up > gp[ML_P_LONG] and ofi > threshold)
+                           or (p_up < gp[ML_P_SHORT] and ofi < -threshold)):
+            return False
+    if p_up == p_up:
+        bins = counts.shape[0]
+        counts[min(int(p_up * bins), bins - 1)] += 1
+        p_sum[0] += p_up
+    return True
+
+
+@njit(cache=True)
 def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr,
               orders, fills, info, queue_power, events, start, at_boundary, next_decision,
-              step, other_stop, hist_ts, hist_val, hist_hdr, gi, gp, pos, fpos, marks_ts,
+              step, other_stop, hist_ts, hist_val, hist_hdr, gi, gp, ml, pos, fpos, marks_ts,
               marks_mid2, out) -> tuple[int, int]:
     """``run_until`` over many decision points, taking the quiet ones here.
 
@@ -171,6 +230,9 @@ def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_
                                     pos)
         elif kind == GATE_MAKER:
             quiet = _maker_quiet(bid, ask, hdr, gi, gp, pos)
+        elif kind == GATE_ML:
+            quiet = _ml_quiet(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr,
+                              ml, gi, gp, now, pos)
         else:
             quiet = False
         if not quiet:
@@ -190,4 +252,5 @@ def run_gated(kind: int, bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_
     return j, reason
 
 
-__all__ = ["GATE_MAKER", "GATE_MOMENTUM", "next_decision_after", "run_gated"]
+__all__ = ["GATE_MAKER", "GATE_ML", "GATE_MOMENTUM", "model_arrays", "next_decision_after",
+           "run_gated"]

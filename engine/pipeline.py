@@ -31,6 +31,7 @@ from engine.gate import F_ENTRY_MID
 from engine.gate import F_FEES_TODAY
 from engine.gate import F_LOSS_LIMIT
 from engine.gate import F_MONEY
+from engine.gate import GATE_ML
 from engine.gate import O_DECISIONS
 from engine.gate import O_LAST_NOW
 from engine.gate import O_MARKS
@@ -41,6 +42,7 @@ from engine.gate import P_POSITION
 from engine.gate import P_SIGN
 from engine.gate import P_START_EQUITY2
 from engine.gate import P_STOP_TICKS
+from engine.gate import model_arrays
 from engine.gate import next_decision_after
 from engine.gate import run_gated
 from engine.instrument import InstrumentSpec
@@ -67,6 +69,7 @@ from engine.warmup import warm_up
 from strategies import Strategy
 from strategies import make_strategy
 from strategies.base import DecisionView
+from strategies.base import GateContext
 
 NEVER = np.iinfo(np.int64).max
 DAY_NS = 86_400_000_000_000
@@ -138,6 +141,10 @@ class Engine:
         self.marks = MarkLog()
         self._gate_kind = self._choose_gate(
             config.replay.compiled_gate if compiled_gate is None else compiled_gate)
+        ensemble = predictor.ensemble if self._gate_kind == GATE_ML else None
+        self._gate_ml = model_arrays(ensemble, self.fvec_all, self._columns,
+                                     self.features.levels_book, self.prediction_counts)
+        self._gate_depth = ensemble.depth if ensemble is not None else 0
         self._gate_pos = np.zeros(6, dtype=np.int64)
         self._gate_fpos = np.zeros(4, dtype=np.float64)
         self._gate_out = np.zeros(4, dtype=np.int64)
@@ -260,8 +267,10 @@ class Engine:
     def _choose_gate(self, wanted: bool) -> int:
         """The strategy's compiled gate, where its decisions depend on the book alone."""
         kind = getattr(self.strategy, "gate_kind", 0)
-        if (not kind or not wanted or self.predictor is not None
-                or self._every != NEVER or not self._interval_ns):
+        model_ok = self.predictor is None or (kind == GATE_ML
+                                              and hasattr(self.predictor, "ensemble"))
+        if not kind or not wanted or not model_ok or self._every != NEVER \
+                or not self._interval_ns:
             return 0
         return kind
 
@@ -273,8 +282,9 @@ class Engine:
                 or ((self.halted or self.killed) and pf.position)  # exits at every decision
                 or self.execution.next_arrival_ns() is not None):  # nothing in flight
             return None
+        context = GateContext(bool(self.halted or self.killed), self.schema, self._gate_depth)
         arrays = self.strategy.gate_arrays(pf.position, pf.opened_ns,
-                                           self.execution.open_orders())
+                                           self.execution.open_orders(), context)
         if arrays is None:
             return None
         now = self.clock.now_ns()
@@ -300,11 +310,14 @@ class Engine:
         fpos[F_FEES_TODAY] = pf.fees - fees0
         fpos[F_LOSS_LIMIT] = self.config.risk.daily_loss_limit
         out = self._gate_out
+        ml = self._gate_ml
+        ml[-1][0] = self.prediction_sum
         j, reason = run_gated(
             self._gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
             fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
             batch, i, self._at_boundary, self._next_decision, self._interval_ns, other_stop,
-            *arrays, pos, fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
+            *arrays, ml, pos, fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
+        self.prediction_sum = float(ml[-1][0])
         self._next_decision = int(out[O_NEXT_DECISION])
         taken = int(out[O_DECISIONS])
         if taken:

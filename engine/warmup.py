@@ -60,7 +60,10 @@ def warm_up() -> None:
 def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.ndarray) -> None:
     """The compiled decision gate of each strategy that has one, and the history the
     momentum strategy shares with it."""
+    from engine.features import FeatureSchema
+    from engine.gate import model_arrays
     from engine.gate import run_gated
+    from strategies.base import GateContext
     from strategies.imbalance_maker import ImbalanceMaker
     from strategies.imbalance_maker import ImbalanceMakerConfig
     from strategies.imbalance_momentum import ImbalanceMomentum
@@ -72,11 +75,15 @@ def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.nd
     entry_signal(momentum.hist_ts, momentum.hist_val, momentum.hist_hdr, 2, 0.5, 1, 0.3)
     rest.info[:] = 0
     marks = np.zeros(4, dtype=np.int64)
+    schema = FeatureSchema()
+    ml = model_arrays(None, np.zeros(len(ALL_NAMES)), schema.columns, fs.levels_book,
+                      np.zeros(20, dtype=np.int64))
+    context = GateContext(False, schema)
     for strategy in (momentum, ImbalanceMaker(ImbalanceMakerConfig())):
         book.clear()
         fs.reset(0)
         run_gated(strategy.gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params,
                   fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
                   rest.info, rest.power, batch, 0, True, 1, 1, np.iinfo(np.int64).max,
-                  *strategy.gate_arrays(0, None, ()), np.zeros(6, dtype=np.int64), np.zeros(4),
-                  marks, marks.copy(), np.zeros(4, dtype=np.int64))
+                  *strategy.gate_arrays(0, None, (), context), ml, np.zeros(6, dtype=np.int64),
+                  np.zeros(4), marks, marks.copy(), np.zeros(4, dtype=np.int64))

@@ -32,6 +32,15 @@ class DecisionView:
         return float(self.features[self.schema.index(name)])
 
 
+@dataclass(frozen=True)
+class GateContext:
+    """What the engine tells a strategy's compiled gate (``gate_arrays``) about itself."""
+
+    blocked: bool  #: halted or killed: only exits pass
+    schema: FeatureSchema  #: the engine's feature vector
+    model_depth: int = 0  #: tree depth of the engine's model (0: no model)
+
+
 class Strategy(Protocol):
     name: str
 

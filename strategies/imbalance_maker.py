@@ -20,6 +20,7 @@ from engine.orders import CancelIntent
 from engine.orders import OrderIntent
 from engine.orders import OrderKind
 from strategies.base import DecisionView
+from strategies.base import GateContext
 
 FEATURE = "inventory_imbalance"
 REASON = "quote"
@@ -79,7 +80,8 @@ class ImbalanceMaker:
         c = config
         self._gp = np.array([c.spread_ticks, c.kappa, c.phi_ticks], dtype=np.float64)
 
-    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple):
+    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
+                    context: GateContext):
         """What the compiled gate needs (see ``engine.gate``), or None when an order is in
         flight or is not one of the quotes."""
         gi = np.zeros(7, dtype=np.int64)

@@ -15,6 +15,7 @@ from numba import njit
 
 from engine.orders import OrderIntent
 from strategies.base import DecisionView
+from strategies.base import GateContext
 
 FEATURE = "inventory_imbalance"
 #: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
@@ -128,7 +129,8 @@ class ImbalanceMomentum:
         self.hist_val = np.zeros(4096, dtype=np.float64)
         self.hist_hdr = np.zeros(2, dtype=np.int64)  # [first, end) of the live entries
 
-    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple):
+    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
+                    context: GateContext):
         """What the compiled gate needs: (history ts, values, bounds, ints, floats), or None
         when this decision state is not one it handles (orders open)."""
         if open_orders:

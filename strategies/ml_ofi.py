@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.events import BUY
 from engine.events import SELL
 from engine.orders import OrderIntent
 from strategies.base import DecisionView
+from strategies.base import GateContext
 
 P_UP = 0  #: index of P(up, 1 minute) in the model's outputs
+#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
+ML_EXIT_NS, ML_BLOCKED, ML_OFI_COL, ML_DEPTH = range(4)
+ML_P_LONG, ML_P_SHORT, ML_OFI_THRESHOLD = range(3)
+_NO_HISTORY = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(2, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,24 @@ class MlOfiConfig:
 class MlOfi:
     name = "ml_ofi"
     needs_model = True
+    gate_kind = 3  #: ``engine.gate.GATE_ML``
 
     def __init__(self, config: MlOfiConfig) -> None:
         self.config = config
         self.required_features = (config.ofi_feature,)
         self._hold_ns = config.hold_ms * 1_000_000
+        self._gp = np.array([config.p_long, config.p_short, config.ofi_threshold])
+
+    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
+                    context: GateContext):
+        """What the compiled gate needs (see ``engine.gate``), or None with orders open."""
+        if open_orders:
+            return None
+        exit_ns = opened_ns + self._hold_ns if position_lots and opened_ns is not None \
+            else np.iinfo(np.int64).max
+        gi = np.array([exit_ns, context.blocked, context.schema.index(self.config.ofi_feature),
+                       context.model_depth], dtype=np.int64)
+        return (*_NO_HISTORY, gi, self._gp)
 
     def on_decision(self, view: DecisionView) -> list[OrderIntent]:
         exposure = view.position_lots + view.in_flight_lots

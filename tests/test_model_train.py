@@ -124,3 +124,33 @@ def test_train_refuses_a_matrix_without_a_schema_hash(tmp_path, capsys):
                              "mid": [1.0] * 20, "x": [0.0] * 20}), path)
     assert main(["train", "--features", str(path), "--out", str(tmp_path / "m")]) == 2
     assert "no obflow.schema_hash" in capsys.readouterr().err
+
+
+def test_ml_gate_gives_the_same_report_and_prediction_histogram(trained, synth_dir):
+    """The ML strategy's compiled gate computes features and the model in numba."""
+    import dataclasses
+
+    from engine.config import with_strategy
+    from replay.backtest import run_replay
+    from replay.sweep import apply_overrides
+
+    config = with_strategy(load_config("configs/replay_synth.toml"), "ml_ofi")
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                   path=str(trained)))
+    config = apply_overrides(config, {"strategy.p_long": "0.5", "strategy.p_short": "0.5",
+                                      "strategy.hold_ms": "20000"})
+    runs = []
+    for gate in (True, False):
+        c = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
+                                                                   compiled_gate=gate))
+        outcome = run_replay(c, synth_dir)
+        result = dict(outcome.result)
+        result.pop("config")
+        runs.append((outcome.engine, orjson.dumps(result, option=orjson.OPT_SORT_KEYS)))
+    (gated, with_gate), (plain, without) = runs
+    assert with_gate == without
+    assert gated.portfolio.fills == plain.portfolio.fills > 0
+    assert (gated.prediction_counts == plain.prediction_counts).all()
+    assert gated.prediction_sum == plain.prediction_sum
+    assert int(gated.prediction_counts.sum()) == plain.decisions
+    assert gated.latency.summary()["features"]["count"] < plain.decisions / 3
