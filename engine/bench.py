@@ -7,6 +7,7 @@ Each throughput figure is the median of several runs; machines are shared and no
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import statistics
 import time
@@ -168,6 +169,10 @@ def bench_core(events: int) -> dict:
     loop_rate = bench_loop(batch, config)
     blocks = bench_feature_blocks(batch, config)
     pipeline_rate, engine = bench_pipeline(batch, config)
+    # The same with every decision in Python: what the compiled gate (engine.gate) saves.
+    ungated = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
+                                                                     compiled_gate=False))
+    python_rate, _ = bench_pipeline(batch, ungated, repeats=1)
     keys = ("p50_ns", "p99_ns", "p999_ns", "max_ns", "count", "over_budget")
     stages = {name: {k: s[k] for k in keys}
               for name, s in engine.latency.summary().items()}
@@ -179,6 +184,8 @@ def bench_core(events: int) -> dict:
         "loop_events_per_s": round(loop_rate, 1),
         "pipeline_events_per_s": round(pipeline_rate, 1),
         "features_pipeline_events_per_s": round(pipeline_rate, 1),
+        "pipeline_python_decisions_events_per_s": round(python_rate, 1),
+        "python_decisions": engine.latency.summary()["features"]["count"],
         "n_features": len(engine.schema.names),
         **blocks,
         "decode_events_per_s": round(len(batch) / decode_s, 1),
@@ -196,7 +203,10 @@ def format_table(result: dict) -> str:
         f"{'what':<34}{'events/s':>16}",
         f"{'book only (apply_events)':<34}{result['book_events_per_s']:>16,.0f}",
         f"{'loop: book + feature state':<34}{result['loop_events_per_s']:>16,.0f}",
-        f"{'full pipeline, 100 ms decisions':<34}{result['pipeline_events_per_s']:>16,.0f}",
+        f"{'full pipeline, 100 ms decisions':<34}{result['pipeline_events_per_s']:>16,.0f}"
+        f"  ({result['python_decisions']:,} decisions in Python)",
+        f"{'  the same, every decision in Python':<34}"
+        f"{result['pipeline_python_decisions_events_per_s']:>16,.0f}",
         f"{'LOBSTER decode (arrays -> events)':<34}{result['decode_events_per_s']:>16,.0f}",
         "",
         f"all {result['n_features']} features: loop ns/event p50 "
