@@ -1,7 +1,7 @@
 """Quiet decisions in numba: decision points at which nothing can happen never reach Python.
 
 At most decision points of a replay the strategy does nothing: no signal, nothing to exit.
-Each one costs a trip through the Python stages (about 15 µs), which bounds the pipeline far
+Each one costs a trip through the Python stages (tens of µs), which bounds the pipeline far
 below the compiled loop. A strategy that can say in numba whether it would act (its *gate*)
 lets ``run_gated`` take those decisions inside the compiled loop: it applies events up to a
 decision point, asks the gate, and when the answer is "quiet" records what the Python
@@ -11,9 +11,9 @@ engine runs that decision in Python exactly as without the gate.
 
 The engine calls it only when a quiet decision is fully determined by the book and the
 position: nothing in flight, no halted position; a model only for the ML strategy, whose
-gate evaluates the features and the model itself. The report is the
-same with the gate on or off (``replay.compiled_gate``; tested), apart from the stage
-latency samples, which only Python decisions have.
+gate evaluates the features and the model itself. The report is the same with the gate
+on or off (``replay.compiled_gate``; tested), apart from the stage latency samples, which
+only Python decisions have.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from engine.features.vector import inventory_imbalance
 from engine.loop import TIME_REACHED
 from engine.loop import run_until
 from engine.model.trees import predict_into
+from strategies.base import GATE_MAKER
+from strategies.base import GATE_ML
+from strategies.base import GATE_MOMENTUM
 from strategies.imbalance_maker import MM_CAP
 from strategies.imbalance_maker import MM_KAPPA
 from strategies.imbalance_maker import MM_N_ASK
@@ -56,9 +59,6 @@ from strategies.ml_ofi import ML_OFI_THRESHOLD
 from strategies.ml_ofi import ML_P_LONG
 from strategies.ml_ofi import ML_P_SHORT
 
-GATE_MOMENTUM = 1  #: ``strategies.imbalance_momentum``
-GATE_MAKER = 2  #: ``strategies.imbalance_maker``
-GATE_ML = 3  #: ``strategies.ml_ofi``: features and the model evaluated here too
 NEVER = np.iinfo(np.int64).max
 
 #: ``pos`` (int64) and ``fpos`` (float64) slots of ``run_gated``: the position and what risk

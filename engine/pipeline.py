@@ -31,7 +31,6 @@ from engine.gate import F_ENTRY_MID
 from engine.gate import F_FEES_TODAY
 from engine.gate import F_LOSS_LIMIT
 from engine.gate import F_MONEY
-from engine.gate import GATE_ML
 from engine.gate import O_DECISIONS
 from engine.gate import O_LAST_NOW
 from engine.gate import O_MARKS
@@ -68,6 +67,7 @@ from engine.risk import holding_deadline_ns
 from engine.warmup import warm_up
 from strategies import Strategy
 from strategies import make_strategy
+from strategies.base import GATE_ML
 from strategies.base import DecisionView
 from strategies.base import GateContext
 

@@ -32,6 +32,12 @@ class DecisionView:
         return float(self.features[self.schema.index(name)])
 
 
+#: The compiled decision gates ``engine.gate`` has; a strategy names its own in ``gate_kind``.
+GATE_MOMENTUM = 1  #: ``imbalance_momentum``
+GATE_MAKER = 2  #: ``imbalance_maker``
+GATE_ML = 3  #: ``ml_ofi``: the gate evaluates the features and the model too
+
+
 @dataclass(frozen=True)
 class GateContext:
     """What the engine tells a strategy's compiled gate (``gate_arrays``) about itself."""

@@ -19,6 +19,7 @@ from engine.events import SELL
 from engine.orders import CancelIntent
 from engine.orders import OrderIntent
 from engine.orders import OrderKind
+from strategies.base import GATE_MAKER
 from strategies.base import DecisionView
 from strategies.base import GateContext
 
@@ -73,7 +74,7 @@ def quotes(mid: float, imbalance: float, inventory: int, config: ImbalanceMakerC
 class ImbalanceMaker:
     name = "imbalance_maker"
     required_features = (FEATURE,)
-    gate_kind = 2  #: ``engine.gate.GATE_MAKER``
+    gate_kind = GATE_MAKER  #: its compiled gate (``engine.gate``)
 
     def __init__(self, config: ImbalanceMakerConfig) -> None:
         self.config = config

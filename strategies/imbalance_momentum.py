@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from engine.orders import OrderIntent
+from strategies.base import GATE_MOMENTUM
 from strategies.base import DecisionView
 from strategies.base import GateContext
 
@@ -119,7 +120,7 @@ class ImbalanceMomentum:
 
     name = "imbalance_momentum"
     required_features = (FEATURE,)
-    gate_kind = 1  #: ``engine.gate.GATE_MOMENTUM``
+    gate_kind = GATE_MOMENTUM  #: its compiled gate (``engine.gate``)
 
     def __init__(self, config: ImbalanceMomentumConfig) -> None:
         self.config = config

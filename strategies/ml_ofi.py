@@ -14,6 +14,7 @@ import numpy as np
 from engine.events import BUY
 from engine.events import SELL
 from engine.orders import OrderIntent
+from strategies.base import GATE_ML
 from strategies.base import DecisionView
 from strategies.base import GateContext
 
@@ -50,7 +51,7 @@ class MlOfiConfig:
 class MlOfi:
     name = "ml_ofi"
     needs_model = True
-    gate_kind = 3  #: ``engine.gate.GATE_ML``
+    gate_kind = GATE_ML  #: its compiled gate (``engine.gate``)
 
     def __init__(self, config: MlOfiConfig) -> None:
         self.config = config
