@@ -201,7 +201,10 @@ class BinanceFeed(VenueFeed):
         self.last_u[symbol] = last
         self.counters.count("snapshots", symbol)
         self.counters.events += len(session)
-        return [BookBatch(symbol, session, True, last, snap.ts_recv)]
+        # Received when its last input arrived (the snapshot or the bridging diff): the
+        # frame -> order latency starts there, not during the wait for a bridge.
+        ready = max(snap.ts_recv, int(parts[-1]["ts_recv"].max()) if len(parts[-1]) else 0)
+        return [BookBatch(symbol, session, True, last, ready)]
 
     def _trade(self, data: dict, ts_recv: int) -> list[Output]:
         """``{"e": "trade", "E": 1723161255343, "s": "BTCUSDT", "t": 3735683259,

@@ -128,3 +128,20 @@ def test_snapshot_older_than_the_buffer_is_fetched_again(stale):
     else:
         (batch,) = outs
         assert batch.starts_session and batch.seq == 55 and len(batch.events) == 2
+
+
+def test_a_session_is_received_when_its_last_input_arrives():
+    """Frame -> order latency of a new session starts at the snapshot or at the diff that
+    bridges it, whichever came last, not at the snapshot while it waited for a bridge."""
+    spec = InstrumentSpec("BTCUSDT", Decimal("0.01"), Decimal("1"))
+    feed = BinanceFeed({"BTCUSDT": spec})
+
+    def event(first, final):
+        return orjson.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": first,
+                             "u": final, "b": [["1.00", "2"]], "a": []})
+
+    feed.on_frame(event(40, 45), 100)
+    snapshot = {"lastUpdateId": 50, "bids": [["1.00", "1"]], "asks": [["1.01", "1"]]}
+    assert feed.on_rest("depth", "BTCUSDT", orjson.dumps(snapshot), 200) == []  # no bridge
+    (batch,) = feed.on_frame(event(51, 53), 900)
+    assert batch.starts_session and batch.seq == 53 and batch.ts_recv == 900
