@@ -19,6 +19,7 @@ from engine.events import ASK
 from engine.events import BID
 from engine.events import BOOK_DELTA
 from engine.events import F_LAST
+from engine.memory import touched_zeros
 
 #: Header slots.
 H_BASE = 0  #: tick of array index 0
@@ -184,8 +185,8 @@ class L2Book:
         if capacity <= 0 or capacity & (capacity - 1):
             raise ValueError(f"capacity must be a positive power of two, got {capacity}")
         self.source = source
-        self.bid = np.zeros(capacity, dtype=np.int64)
-        self.ask = np.zeros(capacity, dtype=np.int64)
+        self.bid = touched_zeros(capacity, np.int64)
+        self.ask = touched_zeros(capacity, np.int64)
         self.hdr = np.zeros(H_SIZE, dtype=np.int64)
         self.clear()
 
@@ -244,8 +245,8 @@ class L2Book:
                 f"cannot be held", seq=seq, source=self.source)
         new_base = lo - (cap - span) // 2
         shift = base - new_base
-        bid = np.zeros(cap, dtype=np.int64)
-        ask = np.zeros(cap, dtype=np.int64)
+        bid = touched_zeros(cap, np.int64)
+        ask = touched_zeros(cap, np.int64)
         if occupied.size:
             o0, o1 = int(occupied[0]), int(occupied[-1]) + 1
             bid[o0 + shift:o1 + shift] = self.bid[o0:o1]

@@ -134,6 +134,7 @@ class SymbolRunner:
             self.sessions += 1
             self._pending.clear()
             self.max_ticks = self._far_limit(events)
+            self._reserve_book(events)
         elif self.state is not RunnerState.SYNCED:
             return
         elif out.seq < self.last_seq:  # the feed's sequence rule makes this impossible
@@ -163,6 +164,15 @@ class SymbolRunner:
         quote = self._pending.pop(out.seq, None)
         if quote is not None:
             self._check_quote(quote)
+
+    def _reserve_book(self, events: np.ndarray) -> None:
+        """Size the book once for every price the far-level rule lets in, so that it never
+        grows (a copy of its arrays, tens of ms for BTCUSDT) while trading."""
+        if not self.max_ticks:
+            return
+        refs = [p for p in _snapshot_touch(events) if p is not None]
+        if refs:
+            self.sink.book.fit(min(refs) - self.max_ticks, max(refs) + self.max_ticks)
 
     def _far_limit(self, events: np.ndarray) -> int:
         if not self.prune_far_pct:

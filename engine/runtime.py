@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import time
 from dataclasses import dataclass
@@ -121,6 +122,11 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
         engines = {s: Engine(config, spec, compiled_gate=False)  # also warms numba
                    for s, spec in instruments.items()}
         warm_up_feed_code()
+        # Everything loaded so far (modules, compiled code, the model) lives for the whole
+        # session: move it out of the collector's sight, so that a full collection while
+        # trading scans only what trading allocates (one took 58 ms here before).
+        gc.collect()
+        gc.freeze()
         feed = make_feed(venue.name, instruments, venue)
         session = LiveSession(engines, {}, feed.counters, LatencyHistogram("frame_to_book"),
                               recording=Path(record) if record else None)

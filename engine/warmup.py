@@ -62,6 +62,7 @@ def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.nd
     momentum strategy shares with it."""
     from engine.features import FeatureSchema
     from engine.gate import model_arrays
+    from engine.gate import next_decision_after
     from engine.gate import run_gated
     from strategies.base import GateContext
     from strategies.imbalance_maker import ImbalanceMaker
@@ -70,6 +71,7 @@ def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.nd
     from strategies.imbalance_momentum import ImbalanceMomentumConfig
     from strategies.imbalance_momentum import entry_signal
 
+    next_decision_after(1, 1, 5)  # also called from Python, at every Python decision
     momentum = ImbalanceMomentum(ImbalanceMomentumConfig())
     momentum._remember(1, 0.5)
     entry_signal(momentum.hist_ts, momentum.hist_val, momentum.hist_hdr, 2, 0.5, 1, 0.3)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.memory import touched_zeros
+
 #: Windows, ns.
 WINDOWS_NS = np.array([1_000_000_000, 10_000_000_000, 60_000_000_000, 300_000_000_000],
                       dtype=np.int64)
@@ -90,9 +92,9 @@ class FeatureState:
         self.params = params.astype(np.float64)
         self.state = np.zeros(S_SIZE, dtype=np.float64)
         self.ptr = np.zeros(R_SIZE, dtype=np.int64)
-        self.ring_ts = np.zeros(capacity, dtype=np.int64)
-        self.ring_cum = np.zeros((capacity, N_CHANNELS), dtype=np.float64)
-        self.ring_mid2 = np.zeros(capacity, dtype=np.float64)
+        self.ring_ts = touched_zeros(capacity, np.int64)
+        self.ring_cum = touched_zeros((capacity, N_CHANNELS), np.float64)
+        self.ring_mid2 = touched_zeros(capacity, np.float64)
         # Scratch for the top-of-book scan: (bid px, bid qty, ask px, ask qty) x levels.
         self.levels_book = np.zeros((4, BOOK_LEVELS), dtype=np.int64)
         self.reset()
@@ -122,9 +124,9 @@ class FeatureState:
         head = int(self.ptr[R_HEAD])
         oldest = int(self.ptr[R_BASE:R_BASE + len(WINDOWS_NS)].min())
         new_cap = 2 * cap
-        ts = np.zeros(new_cap, dtype=np.int64)
-        cum = np.zeros((new_cap, N_CHANNELS), dtype=np.float64)
-        mid2 = np.zeros(new_cap, dtype=np.float64)
+        ts = touched_zeros(new_cap, np.int64)
+        cum = touched_zeros((new_cap, N_CHANNELS), np.float64)
+        mid2 = touched_zeros(new_cap, np.float64)
         idx = np.arange(oldest, head)
         ts[idx % new_cap] = self.ring_ts[idx % cap]
         cum[idx % new_cap] = self.ring_cum[idx % cap]
