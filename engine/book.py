@@ -323,19 +323,26 @@ def drop_far(events: np.ndarray, ref_bid: int, ref_ask: int, max_ticks: int) -> 
 
 
 @njit(cache=True)
-def prune_far(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, max_ticks: int) -> int:
+def prune_far(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, max_ticks: int,
+              lowest_bid: int = NO_PRICE, highest_ask: int = NO_PRICE) -> int:
     """Remove levels more than ``max_ticks`` worse than the best on their side; returns how
-    many. The best levels never move, so the header stays valid."""
+    many. The best levels never move, so the header stays valid.
+
+    ``lowest_bid``/``highest_ask`` (ticks, NO_PRICE: unknown) bound where levels can be: the
+    scan starts there instead of at the far end of a book sized for a whole session."""
     removed = 0
     cap = bid.shape[0]
+    base = hdr[H_BASE]
     if hdr[H_BID_LEVELS] > 0:
-        for i in range(0, max(0, hdr[H_BEST_BID] - max_ticks)):
+        first = 0 if lowest_bid == NO_PRICE else max(0, lowest_bid - base)
+        for i in range(first, max(0, hdr[H_BEST_BID] - max_ticks)):
             if bid[i] != 0:
                 bid[i] = 0
                 removed += 1
                 hdr[H_BID_LEVELS] -= 1
     if hdr[H_ASK_LEVELS] > 0:
-        for i in range(min(cap, hdr[H_BEST_ASK] + max_ticks + 1), cap):
+        last = cap if highest_ask == NO_PRICE else min(cap, highest_ask - base + 1)
+        for i in range(min(cap, hdr[H_BEST_ASK] + max_ticks + 1), last):
             if ask[i] != 0:
                 ask[i] = 0
                 removed += 1

@@ -108,6 +108,7 @@ class SymbolRunner:
         self.pruned = 0
         self.max_ticks = 0
         self._pending: dict[int, Quote] = {}
+        self._reach = [NO_PRICE, NO_PRICE]  #: lowest bid, highest ask touch since the last prune
 
     @property
     def synced(self) -> bool:
@@ -145,6 +146,9 @@ class SymbolRunner:
             ref_ask = book.best_ask_tick()
             if out.starts_session:
                 ref_bid, ref_ask = _snapshot_touch(events)
+                self._reach = [NO_PRICE if ref_bid is None else ref_bid,
+                               NO_PRICE if ref_ask is None else ref_ask]
+            self._note_touch(ref_bid, ref_ask)
             events = drop_far(events, NO_PRICE if ref_bid is None else ref_bid,
                               NO_PRICE if ref_ask is None else ref_ask, self.max_ticks)
         received = None
@@ -160,10 +164,24 @@ class SymbolRunner:
         self.batches += 1
         if self.max_ticks and self.prune_every and self.batches % self.prune_every == 0:
             book = self.sink.book
-            self.pruned += int(prune_far(book.bid, book.ask, book.hdr, self.max_ticks))
+            low, high = self._reach
+            self.pruned += int(prune_far(
+                book.bid, book.ask, book.hdr, self.max_ticks,
+                NO_PRICE if low == NO_PRICE else low - self.max_ticks,
+                NO_PRICE if high == NO_PRICE else high + self.max_ticks))
+            bid, ask = book.best_bid_tick(), book.best_ask_tick()
+            self._reach = [NO_PRICE if bid is None else bid, NO_PRICE if ask is None else ask]
         quote = self._pending.pop(out.seq, None)
         if quote is not None:
             self._check_quote(quote)
+
+    def _note_touch(self, bid: int | None, ask: int | None) -> None:
+        """Widen the touch range seen since the last prune: ``drop_far`` admits bids down to
+        the touch less ``max_ticks``, so no level can lie beyond it (NO_PRICE: a one-sided
+        book admits anything, scan it all)."""
+        low, high = self._reach
+        self._reach = [NO_PRICE if bid is None or low == NO_PRICE else min(low, bid),
+                       NO_PRICE if ask is None or high == NO_PRICE else max(high, ask)]
 
     def _reserve_book(self, events: np.ndarray) -> None:
         """Size the book once for every price the far-level rule lets in, so that it never

@@ -95,3 +95,17 @@ def test_drop_far_keeps_message_ends_and_prune_removes_far_levels():
     assert prune_far(book.bid, book.ask, book.hdr, 100) == 2
     assert (book.levels(BID), book.levels(ASK)) == (1, 1)
     assert (book.best_bid_tick(), book.best_ask_tick()) == (1000, 1001)
+
+
+def test_prune_scans_only_where_levels_can_be():
+    rows = [(BOOK_DELTA, BID, 5000, 5, 1, 1, 1, 0), (BOOK_DELTA, BID, 4800, 5, 1, 1, 1, 0),
+            (BOOK_DELTA, BID, 4850, 5, 1, 1, 1, F_LAST),
+            (BOOK_DELTA, ASK, 5001, 5, 2, 2, 2, 0), (BOOK_DELTA, ASK, 5300, 5, 2, 2, 2, F_LAST)]
+    full, bounded = L2Book(capacity=1 << 16), L2Book(capacity=1 << 16)
+    for book in (full, bounded):
+        book.apply(make_batch(rows))
+    assert prune_far(full.bid, full.ask, full.hdr, 100) == 3
+    # Levels reach down to 4800 and up to 5300: a scan from there finds the same three.
+    assert prune_far(bounded.bid, bounded.ask, bounded.hdr, 100, 4800, 5300) == 3
+    assert (full.bid == bounded.bid).all() and (full.ask == bounded.ask).all()
+    assert bounded.levels(BID) == 1 and bounded.levels(ASK) == 1
