@@ -241,6 +241,14 @@ def _order_slots(f: AlgoseekFile, rows: np.ndarray) -> tuple[np.ndarray, int]:
     return slots, int(new.sum())
 
 
+@njit(cache=True, inline="always")
+def _open_order(o_live, o_side, o_lvl, o_qty, k, side, level, qty) -> None:
+    o_live[k] = True
+    o_side[k] = side
+    o_lvl[k] = level
+    o_qty[k] = qty
+
+
 @njit(cache=True)
 def _decode_orders(action, side, venue, slot, px, qty, lvl, lvl_px, n_slots, n_venues, target,
                    ts, seq, out, count_only, counters):
@@ -279,10 +287,7 @@ def _decode_orders(action, side, venue, slot, px, qty, lvl, lvl_px, n_slots, n_v
                 return n_out, i, 6
             if o_live[k]:
                 return n_out, i, 2
-            o_live[k] = True
-            o_side[k] = sd
-            o_lvl[k] = lvl[i]
-            o_qty[k] = qty[i]
+            _open_order(o_live, o_side, o_lvl, o_qty, k, sd, lvl[i], qty[i])
             level = lvl[i]
             change = qty[i]
         elif a == EXECUTE or a == CANCEL or a == FILL or a == DELETE:
@@ -327,10 +332,7 @@ def _decode_orders(action, side, venue, slot, px, qty, lvl, lvl_px, n_slots, n_v
                                   new_size, 0)
                     apply_delta(bid, ask, hdr, sd, old, new_size)
             if px[i] > 0 and qty[i] > 0:
-                o_live[k] = True
-                o_side[k] = sd
-                o_lvl[k] = lvl[i]
-                o_qty[k] = qty[i]
+                _open_order(o_live, o_side, o_lvl, o_qty, k, sd, lvl[i], qty[i])
                 level = lvl[i]
                 change = qty[i]
         else:  # TRADE_CANCELLED

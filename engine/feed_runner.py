@@ -134,8 +134,10 @@ class SymbolRunner:
             self.state = RunnerState.SYNCED
             self.sessions += 1
             self._pending.clear()
-            self.max_ticks = self._far_limit(events)
-            self._reserve_book(events)
+            touch = _snapshot_touch(events)
+            self.max_ticks = self._far_limit(touch)
+            self._reserve_book(touch)
+            self._reach = [NO_PRICE if p is None else p for p in touch]
         elif self.state is not RunnerState.SYNCED:
             return
         elif out.seq < self.last_seq:  # the feed's sequence rule makes this impossible
@@ -145,9 +147,7 @@ class SymbolRunner:
             ref_bid = book.best_bid_tick()
             ref_ask = book.best_ask_tick()
             if out.starts_session:
-                ref_bid, ref_ask = _snapshot_touch(events)
-                self._reach = [NO_PRICE if ref_bid is None else ref_bid,
-                               NO_PRICE if ref_ask is None else ref_ask]
+                ref_bid, ref_ask = touch
             self._note_touch(ref_bid, ref_ask)
             events = drop_far(events, NO_PRICE if ref_bid is None else ref_bid,
                               NO_PRICE if ref_ask is None else ref_ask, self.max_ticks)
@@ -183,19 +183,19 @@ class SymbolRunner:
         self._reach = [NO_PRICE if bid is None or low == NO_PRICE else min(low, bid),
                        NO_PRICE if ask is None or high == NO_PRICE else max(high, ask)]
 
-    def _reserve_book(self, events: np.ndarray) -> None:
+    def _reserve_book(self, touch: tuple[int | None, int | None]) -> None:
         """Size the book once for every price the far-level rule lets in, so that it never
         grows (a copy of its arrays, tens of ms for BTCUSDT) while trading."""
         if not self.max_ticks:
             return
-        refs = [p for p in _snapshot_touch(events) if p is not None]
+        refs = [p for p in touch if p is not None]
         if refs:
             self.sink.book.fit(min(refs) - self.max_ticks, max(refs) + self.max_ticks)
 
-    def _far_limit(self, events: np.ndarray) -> int:
+    def _far_limit(self, touch: tuple[int | None, int | None]) -> int:
         if not self.prune_far_pct:
             return 0
-        bid, ask = _snapshot_touch(events)
+        bid, ask = touch
         ref = ask if bid is None else bid
         if ref is None:
             return 0

@@ -63,7 +63,7 @@ NEVER = np.iinfo(np.int64).max
 
 #: ``pos`` (int64) and ``fpos`` (float64) slots of ``run_gated``: the position and what risk
 #: needs to see in it (``Engine._risk_state``).
-P_SIGN, P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(6)
+P_STOP_TICKS, P_POSITION, P_CASH, P_START_EQUITY2, P_HALTED = range(5)
 F_ENTRY_MID, F_MONEY, F_FEES_TODAY, F_LOSS_LIMIT = range(4)
 #: ``out`` slots of ``run_gated``.
 O_NEXT_DECISION, O_DECISIONS, O_MARKS, O_LAST_NOW = range(4)
@@ -109,8 +109,9 @@ def _risk_quiet(hdr, pos, fpos) -> bool:
         if day_pnl <= -fpos[F_LOSS_LIMIT]:
             return False
     entry = fpos[F_ENTRY_MID]
-    if pos[P_SIGN] != 0 and pos[P_STOP_TICKS] > 0 and entry == entry:
-        if (entry - mid2 / 2) * pos[P_SIGN] >= pos[P_STOP_TICKS]:
+    position = pos[P_POSITION]
+    if position != 0 and pos[P_STOP_TICKS] > 0 and entry == entry:
+        if (entry - mid2 / 2) * (1 if position > 0 else -1) >= pos[P_STOP_TICKS]:
             return False
     return True
 
@@ -121,11 +122,11 @@ def _momentum_quiet(bid, ask, hdr, hist_ts, hist_val, hist_hdr, gi, gp, now, pos
     the decision's imbalance as the strategy would have."""
     if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
         return True  # the strategy skips a one-sided book
-    if pos[P_SIGN] != 0 and now >= gi[MO_EXIT_NS]:
+    if pos[P_POSITION] != 0 and now >= gi[MO_EXIT_NS]:
         return False
     lag_ns = gi[MO_LAG_NS]
     value = inventory_imbalance(float(bid[hdr[H_BEST_BID]]), float(ask[hdr[H_BEST_ASK]]))
-    if pos[P_SIGN] == 0 and entry_signal(hist_ts, hist_val, hist_hdr, now, value, lag_ns,
+    if pos[P_POSITION] == 0 and entry_signal(hist_ts, hist_val, hist_hdr, now, value, lag_ns,
                                          gp[MO_THRESHOLD]) != 0:
         return False
     return remember(hist_ts, hist_val, hist_hdr, now, value, lag_ns)
@@ -181,7 +182,7 @@ def _ml_quiet(bid, ask, hdr, fstate, params, ring_ts, ring_cum, ring_mid2, ptr, 
     predict_into(row, codes, thresholds, leaves, model_trees, transforms, sigmoids,
                  gi[ML_DEPTH], work, pred)
     p_up = pred[0]
-    if pos[P_SIGN] != 0:
+    if pos[P_POSITION] != 0:
         if now >= gi[ML_EXIT_NS]:
             return False
     elif not gi[ML_BLOCKED] and p_up == p_up:

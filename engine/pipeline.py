@@ -38,7 +38,6 @@ from engine.gate import O_NEXT_DECISION
 from engine.gate import P_CASH
 from engine.gate import P_HALTED
 from engine.gate import P_POSITION
-from engine.gate import P_SIGN
 from engine.gate import P_START_EQUITY2
 from engine.gate import P_STOP_TICKS
 from engine.gate import model_arrays
@@ -145,7 +144,7 @@ class Engine:
         self._gate_ml = model_arrays(ensemble, self.fvec_all, self._columns,
                                      self.features.levels_book, self.prediction_counts)
         self._gate_depth = ensemble.depth if ensemble is not None else 0
-        self._gate_pos = np.zeros(6, dtype=np.int64)
+        self._gate_pos = np.zeros(5, dtype=np.int64)
         self._gate_fpos = np.zeros(4, dtype=np.float64)
         self._gate_out = np.zeros(4, dtype=np.int64)
         self._gate_marks_ts = np.zeros(1 << 16, dtype=np.int64)
@@ -254,12 +253,14 @@ class Engine:
             midnight = (ts + self.utc_offset_ns) // DAY_NS * DAY_NS - self.utc_offset_ns
             self._close_ns = midnight + close_s * 1_000_000_000
 
-    def _next_wakeup(self) -> int:
-        """Earliest pending event time after now (what is due now was handled already)."""
+    def _next_wakeup(self, *, decisions: bool = True) -> int:
+        """Earliest pending event time after now (what is due now was handled already);
+        without ``decisions``, the earliest that is not a decision point."""
         now = self.clock.now_ns()
         pf = self.portfolio
         held = RiskState(pf.position, 0, 0, pf.opened_ns, True)
-        candidates = (self._next_decision, self.execution.next_arrival_ns(),
+        candidates = (self._next_decision if decisions else None,
+                      self.execution.next_arrival_ns(),
                       holding_deadline_ns(held, self.config.risk), self._close_ns)
         return min((t for t in candidates if t is not None and t > now), default=NEVER)
 
@@ -287,10 +288,7 @@ class Engine:
                                            self.execution.open_orders(), context)
         if arrays is None:
             return None
-        now = self.clock.now_ns()
-        held = RiskState(pf.position, 0, 0, pf.opened_ns, True)
-        others = (holding_deadline_ns(held, self.config.risk), self._close_ns)
-        return min((t for t in others if t is not None and t > now), default=NEVER), arrays
+        return self._next_wakeup(decisions=False), arrays
 
     def _run_gated(self, batch: np.ndarray, i: int, other_stop: int, arrays: tuple,
                    ) -> tuple[int, int]:
@@ -298,7 +296,6 @@ class Engine:
         pf = self.portfolio
         pos, fpos = self._gate_pos, self._gate_fpos
         first, fees0, _ = self._session_start
-        pos[P_SIGN] = (pf.position > 0) - (pf.position < 0)
         pos[P_STOP_TICKS] = self.config.risk.stop_loss_ticks
         pos[P_POSITION] = pf.position
         pos[P_CASH] = pf.cash

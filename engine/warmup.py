@@ -87,5 +87,5 @@ def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.nd
         run_gated(strategy.gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params,
                   fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
                   rest.info, rest.power, batch, 0, True, 1, 1, np.iinfo(np.int64).max,
-                  *strategy.gate_arrays(0, None, (), context), ml, np.zeros(6, dtype=np.int64),
+                  *strategy.gate_arrays(0, None, (), context), ml, np.zeros(5, dtype=np.int64),
                   np.zeros(4), marks, marks.copy(), np.zeros(4, dtype=np.int64))

@@ -1,28 +1,12 @@
 """The compiled decision gate: quiet decisions taken in numba give the very same report."""
 
-import dataclasses
-
-import orjson
 import pytest
 from data_paths import goog_pair
+from gate_reference import both_ways
 
 from engine.config import load_config
 from engine.config import with_strategy
-from replay.backtest import run_replay
 from replay.sweep import apply_overrides
-
-
-def both_ways(config, data):
-    """Reports with the gate on and off, without the config (which names the switch)."""
-    out = []
-    for gate in (True, False):
-        c = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
-                                                                   compiled_gate=gate))
-        outcome = run_replay(c, data)
-        result = dict(outcome.result)
-        result.pop("config")
-        out.append((outcome.engine, orjson.dumps(result, option=orjson.OPT_SORT_KEYS)))
-    return out
 
 
 @pytest.mark.parametrize("overrides", [

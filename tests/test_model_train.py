@@ -130,8 +130,9 @@ def test_ml_gate_gives_the_same_report_and_prediction_histogram(trained, synth_d
     """The ML strategy's compiled gate computes features and the model in numba."""
     import dataclasses
 
+    from gate_reference import both_ways
+
     from engine.config import with_strategy
-    from replay.backtest import run_replay
     from replay.sweep import apply_overrides
 
     config = with_strategy(load_config("configs/replay_synth.toml"), "ml_ofi")
@@ -139,14 +140,7 @@ def test_ml_gate_gives_the_same_report_and_prediction_histogram(trained, synth_d
                                                                    path=str(trained)))
     config = apply_overrides(config, {"strategy.p_long": "0.5", "strategy.p_short": "0.5",
                                       "strategy.hold_ms": "20000"})
-    runs = []
-    for gate in (True, False):
-        c = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
-                                                                   compiled_gate=gate))
-        outcome = run_replay(c, synth_dir)
-        result = dict(outcome.result)
-        result.pop("config")
-        runs.append((outcome.engine, orjson.dumps(result, option=orjson.OPT_SORT_KEYS)))
+    runs = both_ways(config, synth_dir)
     (gated, with_gate), (plain, without) = runs
     assert with_gate == without
     assert gated.portfolio.fills == plain.portfolio.fills > 0
