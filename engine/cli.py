@@ -286,10 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     for fault, what in (("drop", "drop these book frames (a gap)"),
                         ("duplicate", "send these book frames twice"),
                         ("reorder", "swap these book frames with the next one"),
-                        ("disconnect", "close the connection before these frames"),
+                        ("disconnect", "close every connection after these frames"),
                         ("stall", "pause before these frames, FRAME:SECONDS"),
-                        ("stale-snapshot", "serve an outdated depth snapshot to these requests"),
-                        ("malformed", "send these frames corrupted")):
+                        ("stale-snapshot", "answer the next depth snapshot request of these "
+                                           "frames' symbols with the book from before them"),
+                        ("malformed", "send a garbage frame before these frames")):
         p.add_argument(f"--{fault}", default="", help=f"{what} (comma-separated numbers)")
     p.set_defaults(func=_cmd_venue_sim)
 

@@ -4,7 +4,6 @@ and the REST endpoints a standard client calls (depth, exchangeInfo, ping, time)
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Iterator
 
 import orjson
@@ -16,7 +15,6 @@ from replay.venue_sim import SimFrame
 
 QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "BTC", "ETH", "BNB", "BRL", "AUD", "EUR",
           "TRY", "GBP")
-STALE_LAG = 50  #: depth frames the stale-snapshot book lags behind
 
 
 class _Book:
@@ -57,15 +55,13 @@ class BinanceVenue:
         self.symbols = list(symbols)
         self.instruments = instruments
         self.books: dict[str, _Book] = {}
-        self.lagged: dict[str, _Book] = {}
-        self._lag: dict[str, deque] = {s: deque() for s in symbols}
+        self.stale: dict[str, bytes] = {}  #: symbol -> the old snapshot its next request gets
         if prescan is not None:  # serve each symbol's first recorded snapshot until then
             wanted = set(symbols)
             for line in prescan:
                 symbol = line.tag.partition(":")[2]
                 if line.tag.startswith("depth:") and symbol in wanted:
                     self.books[symbol] = _Book(orjson.loads(line.payload))
-                    self.lagged[symbol] = _Book(orjson.loads(line.payload))
                     wanted.discard(symbol)
                     if not wanted:
                         break
@@ -94,7 +90,6 @@ class BinanceVenue:
                 book = self.books.get(symbol)
                 if book is None or int(msg["lastUpdateId"]) > book.last:  # a newer image
                     self.books[symbol] = _Book(msg)
-                    self.lagged.setdefault(symbol, _Book(msg))
 
     def advance(self, frame: SimFrame) -> None:
         _stream, data, _ = frame.data
@@ -105,10 +100,6 @@ class BinanceVenue:
         if book is None:
             return
         book.apply(data)
-        lag = self._lag.setdefault(symbol, deque())
-        lag.append(data)
-        if len(lag) > STALE_LAG:
-            self.lagged[symbol].apply(lag.popleft())
 
     def render(self, client: SimClient, frame: SimFrame) -> list[str]:
         stream, data, raw = frame.data
@@ -124,6 +115,11 @@ class BinanceVenue:
 
     def skip(self, client: SimClient, frame: SimFrame) -> None:
         pass  # depth events carry their own update ids: the gap shows by itself
+
+    def hold_stale(self, frame: SimFrame) -> None:
+        book = self.books.get(frame.symbol)
+        if book is not None:
+            self.stale[frame.symbol] = book.reply(5000)
 
     def on_connect(self, client: SimClient) -> list[str]:
         path, _, query = client.path.partition("?")
@@ -154,18 +150,15 @@ class BinanceVenue:
         return [orjson.dumps({"code": 2, "msg": f"Unknown method {method}", "id": rid}).decode()]
 
     # -- REST ------------------------------------------------------------------------------------
-    def is_snapshot_request(self, path: str) -> bool:
-        return path.endswith("/depth")
-
-    def rest(self, path: str, query: dict[str, list[str]], *, stale: bool,
-             ) -> tuple[int, bytes] | None:
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes] | None:
         if path in ("/api/v3/depth", "/api/v1/depth"):
             symbol = query.get("symbol", [""])[0].upper()
-            books = self.lagged if stale else self.books
-            if symbol not in books:
+            if symbol not in self.books:
                 return 400, orjson.dumps({"code": -1121, "msg": "Invalid symbol."})
+            if symbol in self.stale:
+                return 200, self.stale.pop(symbol)
             limit = int(query.get("limit", ["100"])[0])
-            return 200, books[symbol].reply(min(max(limit, 1), 5000))
+            return 200, self.books[symbol].reply(min(max(limit, 1), 5000))
         if path == "/api/v3/exchangeInfo":
             return 200, self._exchange_info(query)
         if path == "/api/v3/ping":

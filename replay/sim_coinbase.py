@@ -90,6 +90,9 @@ class CoinbaseVenue:
         if self._wants(client, frame):
             client.seq += 1  # the number of the lost frame is never sent: a gap
 
+    def hold_stale(self, frame: SimFrame) -> None:
+        """Not offered: ``simulator_for`` refuses the fault (snapshots come in-band)."""
+
     def _frame(self, client: SimClient, channel: str, timestamp: str, events: list) -> str:
         client.seq += 1
         return orjson.dumps({"channel": channel, "client_id": "", "timestamp": timestamp,
@@ -136,11 +139,7 @@ class CoinbaseVenue:
                                                     "updates": updates}])
 
     # -- REST ------------------------------------------------------------------------------------
-    def is_snapshot_request(self, path: str) -> bool:
-        return False
-
-    def rest(self, path: str, query: dict[str, list[str]], *, stale: bool,
-             ) -> tuple[int, bytes] | None:
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes] | None:
         base = "/api/v3/brokerage/market/products"
         if path.rstrip("/") == base:
             wanted = query.get("product_ids") or list(self.instruments)

@@ -8,8 +8,10 @@ request is answered with the book as of the last frame sent, as an exchange woul
 
 Faults are numbered by book frames (Binance depthUpdate, Coinbase l2_data updates) in the
 order they are played, 1-based: drop (a gap), duplicate, reorder (swap with the next),
-disconnect (close every client after it), stall (pause before it) and a stale snapshot (the
-Nth REST snapshot answered with an old book), and a malformed frame sent before one.
+disconnect (close every client after it), stall (pause before it), a stale snapshot (the next
+snapshot of that frame's symbol is its book from before the frame, so it cannot bridge the
+stream) and a malformed frame sent before one. Every fault is tied to a frame of the data,
+never to a count of requests or connections, so what a client sees does not depend on timing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from websockets.asyncio.server import serve
 from websockets.http11 import Request
 from websockets.http11 import Response
 
+from engine.errors import ConfigError
 from replay.recorder import FeedLine
 
 
@@ -42,7 +45,7 @@ class Faults:
     reorder: frozenset[int] = frozenset()
     disconnect: frozenset[int] = frozenset()
     stall: dict[int, float] = field(default_factory=dict)  #: frame -> seconds of silence
-    stale_snapshot: frozenset[int] = frozenset()  #: 1-based snapshot request numbers
+    stale_snapshot: frozenset[int] = frozenset()  #: the next snapshot predates these frames
     malformed: frozenset[int] = frozenset()  #: a garbage frame goes out before these
 
 
@@ -109,14 +112,14 @@ class VenueAdapter(Protocol):
     def skip(self, client: SimClient, frame: SimFrame) -> None:
         """A dropped frame: keep per-connection numbering as if it had been sent."""
 
+    def hold_stale(self, frame: SimFrame) -> None:
+        """Keep the frame's symbol's book as it is before the frame: its next snapshot."""
+
     def on_connect(self, client: SimClient) -> list[str]: ...
 
     def on_message(self, client: SimClient, text: str) -> list[str]: ...
 
-    def rest(self, path: str, query: dict[str, list[str]], *, stale: bool,
-             ) -> tuple[int, bytes] | None: ...
-
-    def is_snapshot_request(self, path: str) -> bool: ...
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes] | None: ...
 
 
 class VenueSimulator:
@@ -133,11 +136,10 @@ class VenueSimulator:
         self.faults = faults or Faults()
         self.start_delay_s = start_delay_s
         self.clients: set[SimClient] = set()
-        self.first_client = asyncio.Event()
+        self.connected = asyncio.Event()  #: set while at least one client is connected
         self.done = asyncio.Event()
         self.book_frames = 0
         self.frames_played = 0
-        self.snapshot_requests = 0
         self.max_queue = 64  #: frames queued per client before the player waits
         self.server = None
         self._player: asyncio.Task | None = None
@@ -179,11 +181,7 @@ class VenueSimulator:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         parts = urlsplit(request.path)
-        stale = False
-        if self.adapter.is_snapshot_request(parts.path):
-            self.snapshot_requests += 1
-            stale = self.snapshot_requests in self.faults.stale_snapshot
-        answer = self.adapter.rest(parts.path, parse_qs(parts.query), stale=stale)
+        answer = self.adapter.rest(parts.path, parse_qs(parts.query))
         if answer is None:
             answer = (404, b'{"code": -1, "msg": "not found"}')
         status, body = answer
@@ -197,7 +195,7 @@ class VenueSimulator:
         client = SimClient(ws, ws.request.path if ws.request else "/")
         client.push(self.adapter.on_connect(client))
         self.clients.add(client)
-        self.first_client.set()
+        self.connected.set()
         try:
             async for message in ws:
                 client.push(self.adapter.on_message(client, str(message)))
@@ -206,13 +204,22 @@ class VenueSimulator:
         finally:
             self.clients.discard(client)
             client.writer.cancel()
+            if not self.clients:
+                self.connected.clear()
 
     async def _play(self) -> None:
-        await self.first_client.wait()
+        await self.connected.wait()
         await asyncio.sleep(self.start_delay_s)
         t0 = time.monotonic()
         first_ts = None
         for frame in self.adapter.frames(self.lines):
+            if not self.connected.is_set():
+                # Nobody to play to (between a disconnect and the reconnect): wait rather
+                # than lose frames to an empty room, so what a client sees does not depend
+                # on how fast it reconnects. The recorded pacing resumes from here.
+                paused = time.monotonic()
+                await self.connected.wait()
+                t0 += time.monotonic() - paused
             if self.speed > 0:
                 first_ts = frame.ts_recv if first_ts is None else first_ts
                 due = (frame.ts_recv - first_ts) / 1e9 / self.speed
@@ -225,6 +232,8 @@ class VenueSimulator:
                 number = self.book_frames
                 if number in self.faults.stall:
                     await asyncio.sleep(self.faults.stall[number])
+                if number in self.faults.stale_snapshot:
+                    self.adapter.hold_stale(frame)
             self.adapter.advance(frame)
             self.frames_played += 1
             await self._broadcast(frame, number)
@@ -290,6 +299,9 @@ def simulator_for(venue: str, data: list[str] | None, *, port: int = 0, speed: f
                   faults: Faults | None = None, symbols: list[str] | None = None,
                   start_delay_s: float = 0.0) -> VenueSimulator:
     """A simulator serving ``data`` (files of that venue) or synthetic flow when None."""
+    if faults is not None and faults.stale_snapshot and venue != "binance":
+        raise ConfigError("--stale-snapshot", f"{venue} sends its snapshot in-band after a "
+                          "subscription; the stale REST snapshot fault is Binance's")
     if data:
         from replay.sources import open_venue_source
 

@@ -29,14 +29,17 @@ async def live_until_caught_up(sim: SimProcess, venue: dict, done, *,
     holder: dict = {}
 
     async def watch() -> None:
-        await sim.done.wait()
+        # Checked from the start and often: the moment ``done`` holds is the end, before the
+        # silence after the data can look like a stale feed.
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
+        deadline = None
+        while deadline is None or loop.time() < deadline:
+            if deadline is None and sim.done.is_set():
+                deadline = loop.time() + timeout_s
             session = holder.get("session")
-            if session is not None and done(session):
+            if sim.done.is_set() and session is not None and done(session):
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         stop.set()
 
     def started(session: LiveSession) -> None:
