@@ -22,6 +22,7 @@ from engine.book import L2Book
 from engine.book import apply_events
 from engine.config import EngineConfig
 from engine.config import InstrumentConfig
+from engine.config import with_strategy
 from engine.features import evaluate
 from engine.loop import RING_FULL
 from engine.loop import run_until
@@ -151,6 +152,19 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None,
     return result
 
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / \
+    "microprice_momentum.py"
+
+
+class _Silent:
+    """The Python strategy contract at its cheapest: decides nothing, every decision."""
+
+    name = "python_silent"
+
+    def on_decision(self, view) -> list:
+        return []
+
+
 def bench_core(events: int) -> dict:
     """Book, compiled loop, features and the full pipeline on a synthetic day."""
     from replay.synth import SynthConfig
@@ -169,10 +183,19 @@ def bench_core(events: int) -> dict:
     loop_rate = bench_loop(batch, config)
     blocks = bench_feature_blocks(batch, config)
     pipeline_rate, engine = bench_pipeline(batch, config)
-    # The same with every decision in Python: what the compiled gate (engine.gate) saves.
-    ungated = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
-                                                                     compiled_gate=False))
-    python_rate, _ = bench_pipeline(batch, ungated, repeats=1)
+    # The same with every decision taken from Python: what the compiled loop saves.
+    from_python = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
+                                                                     compiled_loop=False))
+    python_rate, _ = bench_pipeline(batch, from_python, repeats=1)
+    # A strategy from a file outside the packages, and one on the Python contract.
+    example_rate = None
+    if EXAMPLE.exists():
+        example_rate, _ = bench_pipeline(
+            batch, with_strategy(config, f"{EXAMPLE}:MicropriceMomentum"), repeats=1)
+    silent = Engine(config, instrument, strategy=_Silent())
+    t0 = time.perf_counter()
+    run(silent, [ReplaySession("synthetic", batch)], config.replay.chunk_events)
+    python_contract_rate = len(batch) / (time.perf_counter() - t0)
     keys = ("p50_ns", "p99_ns", "p999_ns", "max_ns", "count", "over_budget")
     stages = {name: {k: s[k] for k in keys}
               for name, s in engine.latency.summary().items()}
@@ -185,6 +208,9 @@ def bench_core(events: int) -> dict:
         "pipeline_events_per_s": round(pipeline_rate, 1),
         "features_pipeline_events_per_s": round(pipeline_rate, 1),
         "pipeline_python_decisions_events_per_s": round(python_rate, 1),
+        "pipeline_example_strategy_events_per_s": (round(example_rate, 1) if example_rate
+                                                   else None),
+        "pipeline_python_contract_events_per_s": round(python_contract_rate, 1),
         "python_decisions": engine.latency.summary()["features"]["count"],
         "n_features": len(engine.schema.names),
         **blocks,
@@ -207,6 +233,11 @@ def format_table(result: dict) -> str:
         f"  ({result['python_decisions']:,} decisions in Python)",
         f"{'  the same, every decision in Python':<34}"
         f"{result['pipeline_python_decisions_events_per_s']:>16,.0f}",
+        *([f"{'  example strategy, from its file':<34}"
+           f"{result['pipeline_example_strategy_events_per_s']:>16,.0f}"]
+          if result["pipeline_example_strategy_events_per_s"] else []),
+        f"{'  a Python on_decision strategy':<34}"
+        f"{result['pipeline_python_contract_events_per_s']:>16,.0f}",
         f"{'LOBSTER decode (arrays -> events)':<34}{result['decode_events_per_s']:>16,.0f}",
         "",
         f"all {result['n_features']} features: loop ns/event p50 "

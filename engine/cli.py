@@ -259,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "files, an obflow event Parquet file, an obflow recording, or capture "
                         "files (hftbacktest, cryptofeed), read in the order given")
     p.add_argument("--symbol", help="the symbol to trade in a multi-symbol recording")
-    p.add_argument("--strategy", help="run this strategy instead of the config's "
+    p.add_argument("--strategy", help="run this strategy instead of the config's: a "
+                                      "registered name, pkg.module:Class or file.py:Class "
                                       "(its [strategy.NAME] table, or its defaults)")
     p.add_argument("--out", type=Path, help="report folder (default: report.out in config)")
     p.set_defaults(func=_cmd_replay)
@@ -272,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(default: report.out in config)")
     p.add_argument("--metrics-port", type=int,
                    help="serve Prometheus metrics on this port (default: metrics.port)")
-    p.add_argument("--strategy", help="run this strategy instead of the config's")
+    p.add_argument("--strategy", help="run this strategy instead of the config's: a "
+                                      "registered name, pkg.module:Class or file.py:Class")
     p.set_defaults(func=_cmd_live)
 
     p = sub.add_parser("venue-sim", help="serve a recording as a local Binance/Coinbase")

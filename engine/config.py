@@ -25,8 +25,6 @@ from engine.features import FeatureParams
 from engine.features import FeatureSchema
 from engine.instrument import InstrumentSpec
 from engine.risk import RiskConfig
-from strategies import STRATEGIES
-from strategies import ImbalanceMomentumConfig
 
 
 @dataclass(frozen=True)
@@ -60,14 +58,14 @@ class ReplayConfig:
     decision_interval_ms: a decision every this much event time (0: off).
     decision_every_messages: a decision after this many messages (0: off).
     chunk_events: events per batch on the bus.
-    compiled_gate: take the decisions at which the strategy cannot act in numba
-        (``engine.gate``); the report is the same either way, only faster.
+    compiled_loop: a compiled strategy's decisions that emit nothing stay in the compiled
+        loop (``engine.decision_loop``); the report is the same either way, only faster.
     """
 
     decision_interval_ms: int = 100
     decision_every_messages: int = 0
     chunk_events: int = 65_536
-    compiled_gate: bool = True
+    compiled_loop: bool = True
 
     def __post_init__(self) -> None:
         if self.decision_interval_ms < 0 or self.decision_every_messages < 0:
@@ -148,9 +146,11 @@ class EngineConfig:
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    #: the strategy: a registered name, ``pkg.module:Class`` or ``path/file.py:Class``
     strategy_name: str = "imbalance_momentum"
-    strategy: Any = field(default_factory=ImbalanceMomentumConfig)  # the strategy config
-    #: parameters given for every strategy in the file ([strategy.NAME] tables)
+    strategy: Any = None  #: its config (``config_class``); None: its defaults, or none
+    #: ``[strategy.NAME]`` tables of the file: built configs of registered strategies, raw
+    #: tables of others (checked when ``with_strategy`` picks one)
     strategy_params: dict = field(default_factory=dict)
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
@@ -161,7 +161,9 @@ class EngineConfig:
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
-        out["strategy"] = {"name": self.strategy_name, **dataclasses.asdict(self.strategy)}
+        params = self.strategy
+        out["strategy"] = {"name": self.strategy_name,
+                           **(dataclasses.asdict(params) if params is not None else {})}
         del out["strategy_name"]
         del out["strategy_params"]
         return out
@@ -210,13 +212,55 @@ def build_section(cls: type, table: dict, section: str) -> Any:
         raise ConfigError(section, str(exc)) from None
 
 
-def with_strategy(config: EngineConfig, name: str) -> EngineConfig:
-    """The same config running strategy ``name`` (its [strategy.NAME] table, or defaults)."""
-    if name not in STRATEGIES:
-        raise ConfigError("--strategy", f"unknown strategy {name!r} "
-                          f"(known: {', '.join(sorted(STRATEGIES))})")
-    params = config.strategy_params.get(name) or STRATEGIES[name][0]()
-    return dataclasses.replace(config, strategy_name=name, strategy=params)
+def with_strategy(config: EngineConfig, spec: str, key: str = "--strategy") -> EngineConfig:
+    """The same config running strategy ``spec`` (a name, or an import or file path), with
+    its ``[strategy.NAME]`` table from the file or its defaults."""
+    from engine.strategy_loader import build_params
+    from engine.strategy_loader import strategy_class
+
+    cls = strategy_class(spec, key)
+    own = getattr(cls, "name", "") or cls.__name__
+    params = config.strategy_params.get(spec, config.strategy_params.get(own))
+    if params is None or isinstance(params, dict):
+        params = build_params(cls, params or {}, f"strategy.{own}")
+    return dataclasses.replace(config, strategy_name=spec, strategy=params)
+
+
+def _strategy(raw: dict) -> tuple[str, Any, dict]:
+    """``(spec, config, per-strategy tables)`` from the ``[strategy]`` table."""
+    from engine.strategy_loader import build_params
+    from engine.strategy_loader import registered
+    from engine.strategy_loader import strategy_class
+
+    table = dict(raw)
+    name, path = table.pop("name", None), table.pop("path", None)
+    if name is not None and path is not None:
+        raise ConfigError("strategy", "give name (a registered strategy) or path "
+                          "('pkg.module:Class', 'file.py:Class'), not both")
+    for value, key in ((name, "strategy.name"), (path, "strategy.path")):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {type(value).__name__} {value!r}")
+    spec = path or name or "imbalance_momentum"
+    cls = strategy_class(spec, "strategy.path" if path else "strategy.name")
+    own = getattr(cls, "name", "") or cls.__name__
+    known = registered()
+    per: dict[str, Any] = {}
+    for key in [k for k, v in table.items() if isinstance(v, dict)]:
+        sub = table.pop(key)
+        if key in (own, spec):
+            per[spec] = build_params(cls, sub, f"strategy.{key}")
+        elif key in known:
+            per[key] = build_params(strategy_class(key, f"strategy.{key}"), sub,
+                                    f"strategy.{key}")
+        else:
+            per[key] = sub
+    if table:
+        if spec in per:
+            raise ConfigError("strategy", f"parameters for {own!r} both in [strategy] and in "
+                              f"[strategy.{own}]")
+        per[spec] = build_params(cls, table, "strategy")
+    params = per[spec] if spec in per else build_params(cls, {}, "strategy")
+    return spec, params, per
 
 
 def parse_config(raw: dict, source: str = "<config>") -> EngineConfig:
@@ -226,22 +270,8 @@ def parse_config(raw: dict, source: str = "<config>") -> EngineConfig:
                           f"(known: {', '.join(sorted([*_SECTIONS, 'strategy']))})")
     sections = {name: build_section(cls, raw.get(name, {}), name)
                 for name, cls in _SECTIONS.items()}
-    strategy_table = dict(raw.get("strategy", {}))
-    name = strategy_table.pop("name", "imbalance_momentum")
-    if name not in STRATEGIES:
-        raise ConfigError("strategy.name", f"unknown strategy {name!r} "
-                          f"(known: {', '.join(sorted(STRATEGIES))})")
-    per = {key: build_section(STRATEGIES[key][0], strategy_table.pop(key), f"strategy.{key}")
-           for key in list(strategy_table)
-           if key in STRATEGIES and isinstance(strategy_table[key], dict)}
-    if strategy_table:
-        if name in per:
-            raise ConfigError("strategy", f"parameters for {name!r} both in [strategy] and in "
-                              f"[strategy.{name}]")
-        per[name] = build_section(STRATEGIES[name][0], strategy_table, "strategy")
-    strategy_config = per.get(name) or STRATEGIES[name][0]()
-    return EngineConfig(strategy_name=name, strategy=strategy_config, strategy_params=per,
-                        **sections)
+    spec, params, per = _strategy(raw.get("strategy", {}))
+    return EngineConfig(strategy_name=spec, strategy=params, strategy_params=per, **sections)
 
 
 def load_config(path: str | Path) -> EngineConfig:

@@ -1,7 +1,7 @@
 """The equity marks of a run: one per decision point with a two-sided book, kept in columns.
 
 A replay takes hundreds of thousands of marks (every 100 ms of event time), most of them in
-numba (``engine.gate``), so they live in growing numpy arrays rather than one Python object
+numba (``engine.decision_loop``), so they live in growing numpy arrays rather than one Python object
 each. ``log[k]`` still gives an ``EquityMark`` for code that wants one.
 """
 

@@ -20,6 +20,12 @@ from engine.bus import Bus
 from engine.bus import Topic
 from engine.clock import SimClock
 from engine.config import EngineConfig
+from engine.decision_loop import DecisionIO
+from engine.decision_loop import Market
+from engine.decision_loop import control_dtype
+from engine.decision_loop import fill_decision
+from engine.decision_loop import model_arrays
+from engine.decision_loop import next_decision_after
 from engine.errors import ConfigError
 from engine.errors import CrossedBookError
 from engine.events import F_LAST
@@ -27,22 +33,6 @@ from engine.execution import PaperExecution
 from engine.features import ALL_NAMES
 from engine.features import FeatureState
 from engine.features import evaluate
-from engine.gate import F_ENTRY_MID
-from engine.gate import F_FEES_TODAY
-from engine.gate import F_LOSS_LIMIT
-from engine.gate import F_MONEY
-from engine.gate import O_DECISIONS
-from engine.gate import O_LAST_NOW
-from engine.gate import O_MARKS
-from engine.gate import O_NEXT_DECISION
-from engine.gate import P_CASH
-from engine.gate import P_HALTED
-from engine.gate import P_POSITION
-from engine.gate import P_START_EQUITY2
-from engine.gate import P_STOP_TICKS
-from engine.gate import model_arrays
-from engine.gate import next_decision_after
-from engine.gate import run_gated
 from engine.instrument import InstrumentSpec
 from engine.latency import StageLatency
 from engine.loop import COUNT_REACHED
@@ -60,15 +50,26 @@ from engine.orders import OrderIntent
 from engine.portfolio import Portfolio
 from engine.risk import RiskManager
 from engine.risk import RiskState
+from engine.risk import account_dtype
+from engine.risk import adverse_ticks
+from engine.risk import day_pnl
 from engine.risk import forced_exit
 from engine.risk import halt_reason
 from engine.risk import holding_deadline_ns
+from engine.strategy import MAX_INTENTS
+from engine.strategy import NEED_ROOM
+from engine.strategy import NO_TIME
+from engine.strategy import DecisionView
+from engine.strategy import Strategy
+from engine.strategy import decision_dtype
+from engine.strategy import fill_open_orders
+from engine.strategy import intent_dtype
+from engine.strategy import intents_to_actions
+from engine.strategy import is_compiled
+from engine.strategy import open_order_dtype
+from engine.strategy_loader import load_strategy
+from engine.warmup import warm_strategy
 from engine.warmup import warm_up
-from strategies import Strategy
-from strategies import make_strategy
-from strategies.base import GATE_ML
-from strategies.base import DecisionView
-from strategies.base import GateContext
 
 NEVER = np.iinfo(np.int64).max
 DAY_NS = 86_400_000_000_000
@@ -90,13 +91,14 @@ class Engine:
 
     def __init__(self, config: EngineConfig, instrument: InstrumentSpec, *,
                  strategy: Strategy | None = None, predictor=None, clock: SimClock | None = None,
-                 bus: Bus | None = None, compiled_gate: bool | None = None) -> None:
-        """``compiled_gate``: take quiet decisions in numba (``engine.gate``); None follows
-        ``replay.compiled_gate``. Live trading turns it off so that every decision is timed."""
+                 bus: Bus | None = None, compiled_loop: bool | None = None) -> None:
+        """``compiled_loop``: a compiled strategy's decisions that emit nothing stay in the
+        compiled loop (``engine.decision_loop``); None follows ``replay.compiled_loop``.
+        Live trading turns it off so that every decision is timed (and still compiled)."""
         self.config = config
         self.instrument = instrument
         self.schema = config.features.schema()
-        self.strategy = strategy or make_strategy(config.strategy_name, config.strategy)
+        self.strategy = strategy or load_strategy(config.strategy_name, config.strategy)
         missing = set(getattr(self.strategy, "required_features", ())) - set(self.schema.names)
         if missing:
             raise ConfigError("features.names", f"strategy {self.strategy.name!r} needs "
@@ -138,23 +140,20 @@ class Engine:
         self.done_log: list[OrderDone] = []
         self.intents: list[tuple[int, OrderIntent]] = []
         self.marks = MarkLog()
-        self._gate_kind = self._choose_gate(
-            config.replay.compiled_gate if compiled_gate is None else compiled_gate)
-        ensemble = predictor.ensemble if self._gate_kind == GATE_ML else None
-        self._gate_ml = model_arrays(ensemble, self.fvec_all, self._columns,
-                                     self.features.levels_book, self.prediction_counts)
-        self._gate_depth = ensemble.depth if ensemble is not None else 0
-        self._gate_pos = np.zeros(5, dtype=np.int64)
-        self._gate_fpos = np.zeros(4, dtype=np.float64)
-        self._gate_out = np.zeros(4, dtype=np.int64)
-        self._gate_marks_ts = np.zeros(1 << 16, dtype=np.int64)
-        self._gate_marks_mid2 = np.zeros(1 << 16, dtype=np.int64)
+        self._compiled = is_compiled(self.strategy)
+        self._pending = 0  #: intents the compiled loop decided at the next decision point
+        self._in_loop = self._compiled and self._loop_allowed(
+            config.replay.compiled_loop if compiled_loop is None else compiled_loop)
+        if self._compiled:
+            self._setup_compiled()
         self.sessions: list[SessionResult] = []
         self.last_ts_ns = 0
         self.source = ""
         self._session_open = False
         self.start_session("")
         warm_up()
+        if self._compiled:
+            warm_strategy(self.strategy, self.schema, self._model_arrays)
 
     # -- sessions -------------------------------------------------------------------------
     def start_session(self, source: str, utc_offset_ns: int = 0) -> None:
@@ -208,10 +207,9 @@ class Engine:
             if self._next_decision is None:
                 self._first_event(int(ts_event[i]))
             stop = self._next_wakeup()
-            gate = self._gate_inputs(stop)
             t0 = perf_counter_ns()
-            if gate is not None:
-                j, reason = self._run_gated(batch, i, *gate)
+            if self._loop_wanted(stop):
+                j, reason = self._run_loop(batch, i)
                 stop = self._next_wakeup()
             else:
                 j, reason = run_until(book.bid, book.ask, book.hdr, fs.state, fs.params,
@@ -264,66 +262,124 @@ class Engine:
                       holding_deadline_ns(held, self.config.risk), self._close_ns)
         return min((t for t in candidates if t is not None and t > now), default=NEVER)
 
-    # -- quiet decisions in numba (engine.gate) ---------------------------------------------
-    def _choose_gate(self, wanted: bool) -> int:
-        """The strategy's compiled gate, where its decisions depend on the book alone."""
-        kind = getattr(self.strategy, "gate_kind", 0)
-        model_ok = self.predictor is None or (kind == GATE_ML
-                                              and hasattr(self.predictor, "ensemble"))
-        if not kind or not wanted or not model_ok or self._every != NEVER \
-                or not self._interval_ns:
-            return 0
-        return kind
+    # -- compiled decisions (engine.strategy, engine.decision_loop) ------------------------
+    def _loop_allowed(self, wanted: bool) -> bool:
+        """Whether decisions may run inside the compiled loop: at interval points, with no
+        model or one whose trees the loop can evaluate."""
+        model_ok = self.predictor is None or hasattr(self.predictor, "ensemble")
+        return wanted and model_ok and self._every == NEVER and bool(self._interval_ns)
 
-    def _gate_inputs(self, stop: int) -> tuple | None:
-        """``(other_stop, strategy arrays)`` when the decisions up to the earliest
-        non-decision wakeup may run in numba; None when they may not (``engine.gate``)."""
-        pf = self.portfolio
-        if (not self._gate_kind or stop != self._next_decision or not self.book_valid
-                or ((self.halted or self.killed) and pf.position)  # exits at every decision
-                or self.execution.next_arrival_ns() is not None):  # nothing in flight
-            return None
-        context = GateContext(bool(self.halted or self.killed), self.schema, self._gate_depth)
-        arrays = self.strategy.gate_arrays(pf.position, pf.opened_ns,
-                                           self.execution.open_orders(), context)
-        if arrays is None:
-            return None
-        return self._next_wakeup(decisions=False), arrays
+    def _setup_compiled(self) -> None:
+        strategy = self.strategy
+        self._params = strategy.bind(self.schema)
+        self._tags = tuple(strategy.tags)
+        ensemble = getattr(self.predictor, "ensemble", None) if self._in_loop else None
+        self._model_arrays = model_arrays(ensemble, self.fvec_all, self._columns,
+                                          self.prediction_counts)
+        self._no_prediction = np.full(1, np.nan)
+        self._decision = np.zeros(1, dtype=decision_dtype)
+        self._account = np.zeros(1, dtype=account_dtype)
+        self._control = np.zeros(1, dtype=control_dtype)
+        self._orders = np.zeros(64, dtype=open_order_dtype)
+        self._intents = np.zeros(MAX_INTENTS, dtype=intent_dtype)
+        self._marks_ts = np.zeros(1 << 16, dtype=np.int64)
+        self._marks_mid2 = np.zeros(1 << 16, dtype=np.int64)
 
-    def _run_gated(self, batch: np.ndarray, i: int, other_stop: int, arrays: tuple,
-                   ) -> tuple[int, int]:
-        book, fs, rest = self.book, self.features, self._resting
+    def _loop_wanted(self, stop: int) -> bool:
+        """Whether the decisions up to the earliest non-decision wakeup may run in numba:
+        nothing in flight, no halted position to exit (each such decision is Python's)."""
         pf = self.portfolio
-        pos, fpos = self._gate_pos, self._gate_fpos
+        return (self._in_loop and stop == self._next_decision and self.book_valid
+                and not ((self.halted or self.killed) and pf.position)
+                and self.execution.next_arrival_ns() is None)
+
+    def _fill_account(self) -> None:
+        pf = self.portfolio
+        a = self._account[0]
         first, fees0, _ = self._session_start
-        pos[P_STOP_TICKS] = self.config.risk.stop_loss_ticks
-        pos[P_POSITION] = pf.position
-        pos[P_CASH] = pf.cash
-        pos[P_START_EQUITY2] = self.marks[first - 1].equity2 if first else 0
-        pos[P_HALTED] = self.halted is not None
         entry = pf.avg_entry_mid_ticks() if pf.position else None
-        fpos[F_ENTRY_MID] = np.nan if entry is None else entry
-        fpos[F_MONEY] = self._money
-        fpos[F_FEES_TODAY] = pf.fees - fees0
-        fpos[F_LOSS_LIMIT] = self.config.risk.daily_loss_limit
-        out = self._gate_out
-        ml = self._gate_ml
-        ml[-1][0] = self.prediction_sum
-        j, reason = run_gated(
-            self._gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
-            fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills, rest.info, rest.power,
-            batch, i, self._at_boundary, self._next_decision, self._interval_ns, other_stop,
-            *arrays, ml, pos, fpos, self._gate_marks_ts, self._gate_marks_mid2, out)
-        self.prediction_sum = float(ml[-1][0])
-        self._next_decision = int(out[O_NEXT_DECISION])
-        taken = int(out[O_DECISIONS])
+        a["position"] = pf.position
+        a["open_lots"] = self.execution.in_flight_lots()
+        a["opened_ns"] = NO_TIME if pf.opened_ns is None else pf.opened_ns
+        a["cash"] = pf.cash
+        a["start_equity2"] = self.marks[first - 1].equity2 if first else 0
+        a["entry_mid"] = np.nan if entry is None else entry
+        a["money"] = self._money
+        a["fees_today"] = pf.fees - fees0
+        a["stop_loss_ticks"] = self.config.risk.stop_loss_ticks
+        a["daily_loss_limit"] = self.config.risk.daily_loss_limit
+        a["halted"] = self.halted is not None
+        a["killed"] = self.killed
+
+    def _io(self) -> DecisionIO:
+        open_orders = self.execution.open_orders()
+        if len(open_orders) > len(self._orders):
+            self._orders = np.zeros(2 * len(open_orders), dtype=open_order_dtype)
+        n = fill_open_orders(self._orders, open_orders, self._tags)
+        return DecisionIO(self._decision, self._orders, n, self._intents, self._marks_ts,
+                          self._marks_mid2)
+
+    def _market(self) -> Market:
+        book, fs, rest = self.book, self.features, self._resting
+        return Market(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts,
+                      fs.ring_cum, fs.ring_mid2, fs.ptr, fs.levels_book, rest.orders,
+                      rest.fills, rest.info, rest.power)
+
+    def _run_loop(self, batch: np.ndarray, i: int) -> tuple[int, int]:
+        """Events and decisions in numba up to the first stop that needs Python."""
+        self._fill_account()
+        c = self._control[0]
+        c["next_decision"] = self._next_decision
+        c["step"] = self._interval_ns
+        c["other_stop"] = self._next_wakeup(decisions=False)
+        c["at_boundary"] = self._at_boundary
+        c["features"] = True
+        c["model"] = self.predictor is not None
+        m = self._model_arrays
+        m.p_sum[0] = self.prediction_sum
+        j, reason = self.strategy.kernels.run(
+            self._market(), m, self._account, self._control, self._io(), self.strategy.state,
+            self._params, batch, i)
+        self.prediction_sum = float(m.p_sum[0])
+        self._next_decision = int(c["next_decision"])
+        self._pending = int(c["pending"])
+        taken = int(c["decisions"])
         if taken:
+            pf = self.portfolio
             self.decisions += taken
-            self.clock.advance_to(max(int(out[O_LAST_NOW]), self.clock.now_ns()))
-            m = int(out[O_MARKS])
-            self.marks.extend_unchanged(self._gate_marks_ts[:m], self._gate_marks_mid2[:m],
-                                        pf.cash, pf.position, pf.fees)
+            self.clock.advance_to(max(int(c["last_now"]), self.clock.now_ns()))
+            n = int(c["marks"])
+            self.marks.extend_unchanged(self._marks_ts[:n], self._marks_mid2[:n], pf.cash,
+                                        pf.position, pf.fees)
         return j, reason
+
+    def _decide_compiled(self, now: int, prediction: np.ndarray | None) -> list:
+        """The strategy's compiled ``decide`` at a Python decision point."""
+        self._fill_account()
+        io = self._io()
+        fill_decision(io.decision[0], self.book.hdr, self.book.bid, self.book.ask,
+                      self._account[0], now)
+        row = np.ascontiguousarray(self.fvec)
+        pred = self._no_prediction if prediction is None else prediction
+        return self._call_decide(io, row, pred)
+
+    def _call_decide(self, io: DecisionIO, row: np.ndarray, pred: np.ndarray) -> list:
+        decide = self.strategy.kernels.decide
+        while True:
+            n = decide(io.decision[0], row, pred, io.orders, io.n_orders, self.strategy.state,
+                       self._params, io.intents)
+            if n != NEED_ROOM:
+                return intents_to_actions(io.intents, n, self._tags)
+            self.strategy.grow()
+
+    def _pending_actions(self) -> list:
+        """The intents the compiled loop decided (``decide`` ran there, once)."""
+        n, self._pending = self._pending, 0
+        if n == NEED_ROOM:  # its state was full: grow, and decide on the same inputs
+            m = self._model_arrays
+            return self._call_decide(self._io(), m.row[:len(self._columns)].copy(),
+                                     m.prediction.copy())
+        return intents_to_actions(self._intents, n, self._tags)
 
     def _mid2(self) -> int | None:
         bid, ask = self.book.best_bid_tick(), self.book.best_ask_tick()
@@ -337,14 +393,14 @@ class Engine:
         adverse = 0.0
         entry = pf.avg_entry_mid_ticks()
         if entry is not None and mid2 is not None:
-            adverse = (entry - mid2 / 2) * (1 if pf.position > 0 else -1)
-        day_pnl = 0.0
+            adverse = adverse_ticks(entry, mid2, pf.position)
+        pnl = 0.0
         if mid2 is not None:
             first, fees0, _ = self._session_start
             start = self.marks[first - 1].equity2 if first else 0
-            day_pnl = (pf.equity2(mid2) - start) / 2 * self._money - (pf.fees - fees0)
+            pnl = day_pnl(pf.cash, pf.position, mid2, start, self._money, pf.fees - fees0)
         return RiskState(pf.position, buy, sell, pf.opened_ns, self.book_valid, lot_value,
-                         adverse, day_pnl, self.halted, self.killed)
+                         adverse, pnl, self.halted, self.killed)
 
     # -- decision stages -----------------------------------------------------------------
     def _wakeup(self, now: int, t_ready: int, *, next_event_ns: int | None,
@@ -360,21 +416,8 @@ class Engine:
         actions: list = []
         if decide:
             self.decisions += 1
-            t0 = perf_counter_ns()
-            self.evaluate_features(now)
-            t1 = perf_counter_ns()
-            prediction = self.predictor.predict(self.fvec) if self.predictor else None
-            t2 = perf_counter_ns()
-            if prediction is not None and prediction[0] == prediction[0]:
-                p_up = float(prediction[0])
-                self.prediction_counts[min(int(p_up * P_UP_BINS), P_UP_BINS - 1)] += 1
-                self.prediction_sum += p_up
-            actions = self.strategy.on_decision(self._view(now, prediction))
-            t3 = perf_counter_ns()
-            self._t_features.record(t1 - t0)
-            if self.predictor:
-                self._t_model.record(t2 - t1)
-            self._t_strategy.record(t3 - t2)
+            # A decision the compiled loop took already is carried out, not taken again.
+            actions = self._pending_actions() if self._pending else self._decide(now)
             if self._next_decision is not None and now >= self._next_decision:
                 self._schedule_after(now, next_event_ns)
         exit_intent = forced_exit(state, now, self.config.risk)
@@ -385,6 +428,28 @@ class Engine:
         if decide:
             self._t_end_to_end.record(perf_counter_ns() - t_ready)
             self._mark(now)
+
+    def _decide(self, now: int) -> list:
+        """Features, the model and the strategy at a decision point, each stage timed."""
+        t0 = perf_counter_ns()
+        self.evaluate_features(now)
+        t1 = perf_counter_ns()
+        prediction = self.predictor.predict(self.fvec) if self.predictor else None
+        t2 = perf_counter_ns()
+        if prediction is not None and prediction[0] == prediction[0]:
+            p_up = float(prediction[0])
+            self.prediction_counts[min(int(p_up * P_UP_BINS), P_UP_BINS - 1)] += 1
+            self.prediction_sum += p_up
+        if self._compiled:
+            actions = self._decide_compiled(now, prediction)
+        else:
+            actions = self.strategy.on_decision(self._view(now, prediction))
+        t3 = perf_counter_ns()
+        self._t_features.record(t1 - t0)
+        if self.predictor:
+            self._t_model.record(t2 - t1)
+        self._t_strategy.record(t3 - t2)
+        return actions
 
     def _act(self, actions: list, now: int, state: RiskState) -> None:
         t0 = perf_counter_ns()

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from dataclasses import replace
 from functools import cached_property
 
+import numpy as np
+from numba import njit
+
+from engine.book import H_ASK_LEVELS
+from engine.book import H_BASE
+from engine.book import H_BEST_ASK
+from engine.book import H_BEST_BID
+from engine.book import H_BID_LEVELS
 from engine.events import BUY
 from engine.orders import OrderIntent
 from engine.orders import RiskRejection
@@ -158,6 +166,56 @@ def halt_reason(state: RiskState, local_time_s: float | None, config: RiskConfig
     if close is not None and local_time_s is not None and local_time_s >= close:
         return "session_close"
     return None
+
+
+#: What compiled decisions (``engine.decision_loop``) know of the account: one record.
+account_dtype = np.dtype([
+    ("position", np.int64),  #: filled lots, signed
+    ("open_lots", np.int64),  #: signed lots of open orders
+    ("opened_ns", np.int64),  #: when the position opened; -1 when flat
+    ("cash", np.int64),  #: ticks x lots (``Portfolio.cash``)
+    ("start_equity2", np.int64),  #: twice the equity (ticks x lots) at the session's start
+    ("entry_mid", np.float64),  #: average entry mid (ticks); NaN when flat
+    ("money", np.float64),  #: currency of one tick x lot
+    ("fees_today", np.float64),  #: currency paid this session
+    ("stop_loss_ticks", np.int64),  #: ``RiskConfig.stop_loss_ticks``
+    ("daily_loss_limit", np.float64),  #: ``RiskConfig.daily_loss_limit``
+    ("halted", np.bool_),  #: the session is halted (only exits pass)
+    ("killed", np.bool_),  #: the kill switch is on
+])
+
+
+@njit(cache=True)
+def day_pnl(cash: int, position: int, mid2: int, start_equity2: int, money: float,
+            fees_today: float) -> float:
+    """Net PnL of the session so far (currency), marked at the mid."""
+    return (2 * cash + position * mid2 - start_equity2) / 2 * money - fees_today
+
+
+@njit(cache=True)
+def adverse_ticks(entry_mid: float, mid2: int, position: int) -> float:
+    """How far the mid has moved against the position since its entries (ticks)."""
+    return (entry_mid - mid2 / 2) * (1 if position > 0 else -1)
+
+
+@njit(cache=True)
+def risk_quiet(hdr: np.ndarray, acct) -> bool:
+    """Whether risk neither halts (daily loss stop) nor forces an exit (stop-loss) now, by
+    ``halt_reason`` and ``exit_reason``'s rules on the same ``day_pnl`` and ``adverse_ticks``.
+    The holding limit and the session close are times, which the engine stops at anyway."""
+    if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
+        return True  # no mid: no PnL move, no adverse move
+    mid2 = 2 * hdr[H_BASE] + hdr[H_BEST_BID] + hdr[H_BEST_ASK]
+    if acct.daily_loss_limit > 0 and not acct.halted:  # a halt holds for the session
+        pnl = day_pnl(acct.cash, acct.position, mid2, acct.start_equity2, acct.money,
+                      acct.fees_today)
+        if pnl <= -acct.daily_loss_limit:
+            return False
+    entry = acct.entry_mid
+    if acct.position != 0 and acct.stop_loss_ticks > 0 and entry == entry:
+        if adverse_ticks(entry, mid2, acct.position) >= acct.stop_loss_ticks:
+            return False
+    return True
 
 
 class RiskManager:

@@ -118,8 +118,9 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
             instruments = await fetch_instruments(venue, transport)
         except TransportError as exc:
             raise ConfigError("venue.rest_url", f"cannot read instruments: {exc}") from None
-        # Live, every decision runs in Python and is timed (the gate would only hide them).
-        engines = {s: Engine(config, spec, compiled_gate=False)  # also warms numba
+        # Live, every decision is timed: each is taken from Python (through the same compiled
+        # decide), none inside the loop.
+        engines = {s: Engine(config, spec, compiled_loop=False)  # also warms numba
                    for s, spec in instruments.items()}
         warm_up_feed_code()
         # Everything loaded so far (modules, compiled code, the model) lives for the whole

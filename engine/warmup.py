@@ -6,12 +6,15 @@ or replay batch; with ``cache=True`` later processes load the machine code from 
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import numpy as np
 
 from engine.book import L2Book
 from engine.book import apply_events
+from engine.decision_loop import ModelArrays
+from engine.decision_loop import next_decision_after
 from engine.events import ASK
 from engine.events import BID
 from engine.events import BOOK_DELTA
@@ -53,39 +56,60 @@ def warm_up() -> None:
              fs.ring_mid2, fs.ptr, fs.levels_book, 3, np.empty(len(ALL_NAMES)))
     out = np.empty(4, dtype=np.int64)
     walk_book(book.bid, book.ask, book.hdr, BUY, 1, 12, out, out.copy())
-    _warm_gate(book, fs, rest, batch)
+    next_decision_after(1, 1, 5)  # at every Python decision
     _done = True
 
 
-def _warm_gate(book: L2Book, fs: FeatureState, rest: RestingOrders, batch: np.ndarray) -> None:
-    """The compiled decision gate of each strategy that has one, and the history the
-    momentum strategy shares with it."""
-    from engine.features import FeatureSchema
-    from engine.gate import model_arrays
-    from engine.gate import next_decision_after
-    from engine.gate import run_gated
-    from strategies.base import GateContext
-    from strategies.imbalance_maker import ImbalanceMaker
-    from strategies.imbalance_maker import ImbalanceMakerConfig
-    from strategies.imbalance_momentum import ImbalanceMomentum
-    from strategies.imbalance_momentum import ImbalanceMomentumConfig
-    from strategies.imbalance_momentum import entry_signal
+_warmed: set[type] = set()
 
-    next_decision_after(1, 1, 5)  # also called from Python, at every Python decision
-    momentum = ImbalanceMomentum(ImbalanceMomentumConfig())
-    momentum._remember(1, 0.5)
-    entry_signal(momentum.hist_ts, momentum.hist_val, momentum.hist_hdr, 2, 0.5, 1, 0.3)
-    rest.info[:] = 0
-    marks = np.zeros(4, dtype=np.int64)
-    schema = FeatureSchema()
-    ml = model_arrays(None, np.zeros(len(ALL_NAMES)), schema.columns, fs.levels_book,
-                      np.zeros(20, dtype=np.int64))
-    context = GateContext(False, schema)
-    for strategy in (momentum, ImbalanceMaker(ImbalanceMakerConfig())):
-        book.clear()
-        fs.reset(0)
-        run_gated(strategy.gate_kind, book.bid, book.ask, book.hdr, fs.state, fs.params,
-                  fs.ring_ts, fs.ring_cum, fs.ring_mid2, fs.ptr, rest.orders, rest.fills,
-                  rest.info, rest.power, batch, 0, True, 1, 1, np.iinfo(np.int64).max,
-                  *strategy.gate_arrays(0, None, (), context), ml, np.zeros(5, dtype=np.int64),
-                  np.zeros(4), marks, marks.copy(), np.zeros(4, dtype=np.int64))
+
+def warm_strategy(strategy: object, schema, model: ModelArrays) -> None:
+    """Compile (or load) a compiled strategy's kernels on a copy of it and a tiny batch, with
+    the engine's own argument types: its ``decide`` from Python and inside the loop."""
+    from engine.decision_loop import DecisionIO
+    from engine.decision_loop import Market
+    from engine.decision_loop import control_dtype
+    from engine.decision_loop import fill_decision
+    from engine.risk import account_dtype
+    from engine.risk import adverse_ticks
+    from engine.risk import day_pnl
+    from engine.strategy import MAX_INTENTS
+    from engine.strategy import decision_dtype
+    from engine.strategy import intent_dtype
+    from engine.strategy import open_order_dtype
+
+    if type(strategy) in _warmed:
+        return
+    clone = copy.deepcopy(strategy)
+    params = clone.bind(schema)
+    book = L2Book(capacity=64)
+    book.fit(0, 20)
+    fs = FeatureState(FeatureParams().array(Decimal("0.01")), capacity=8)
+    rest = RestingOrders(slots=2)
+    model = ModelArrays(*(copy.copy(a) if isinstance(a, np.ndarray) else a for a in model))
+    account = np.zeros(1, dtype=account_dtype)
+    control = np.zeros(1, dtype=control_dtype)
+    c = control[0]
+    c["next_decision"], c["step"], c["other_stop"] = 2, 1, np.iinfo(np.int64).max
+    c["at_boundary"] = c["features"] = True
+    io = DecisionIO(np.zeros(1, dtype=decision_dtype), np.zeros(4, dtype=open_order_dtype), 0,
+                    np.zeros(MAX_INTENTS, dtype=intent_dtype), np.zeros(4, dtype=np.int64),
+                    np.zeros(4, dtype=np.int64))
+    market = Market(book.bid, book.ask, book.hdr, fs.state, fs.params, fs.ring_ts, fs.ring_cum,
+                    fs.ring_mid2, fs.ptr, fs.levels_book, rest.orders, rest.fills, rest.info,
+                    rest.power)
+    clone.kernels.run(market, model, account, control, io, clone.state, params, _batch(), 0)
+    fill_decision(io.decision[0], book.hdr, book.bid, book.ask, account[0], 3)
+    clone.kernels.decide(io.decision[0], np.zeros(len(schema.names)), np.full(1, np.nan),
+                         io.orders, 0, clone.state, params, io.intents)
+    day_pnl(0, 0, 2, 0, 1.0, 0.0)
+    adverse_ticks(1.0, 2, 1)
+    _warmed.add(type(strategy))
+
+
+def _batch() -> np.ndarray:
+    return make_batch([
+        (BOOK_DELTA, BID, 10, 1, 1, 1, 1, 0), (BOOK_DELTA, ASK, 12, 1, 1, 1, 1, F_LAST),
+        (TRADE, BUY, 12, 1, 2, 2, 2, 0), (BOOK_DELTA, ASK, 12, 0, 2, 2, 2, F_LAST),
+        (BOOK_DELTA, BID, 11, 1, 5, 5, 3, F_LAST),
+    ])

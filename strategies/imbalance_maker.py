@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import numpy as np
+from numba import njit
 
 from engine.events import BUY
 from engine.events import SELL
-from engine.orders import CancelIntent
-from engine.orders import OrderIntent
-from engine.orders import OrderKind
-from strategies.base import GATE_MAKER
-from strategies.base import DecisionView
-from strategies.base import GateContext
+from engine.features import FeatureSchema
+from engine.strategy import CompiledStrategy
+from engine.strategy import DecisionKernels
+from engine.strategy import emit_cancel
+from engine.strategy import emit_limit
+from engine.strategy import run_decisions
 
 FEATURE = "inventory_imbalance"
-REASON = "quote"
-#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
-MM_STEP, MM_ORDER_LOTS, MM_CAP, MM_N_BID, MM_PX_BID, MM_N_ASK, MM_PX_ASK = range(7)
-MM_SPREAD, MM_KAPPA, MM_PHI = range(3)
-MIXED_PX = np.iinfo(np.int64).min  #: a side's open quotes are at different prices
-_NO_HISTORY = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(2, dtype=np.int64))
+TAGS = ("quote", "requote", "halted")
+QUOTE, REQUOTE, HALTED = range(len(TAGS))  #: indexes into TAGS
 
 
 @dataclass(frozen=True)
@@ -52,73 +49,99 @@ class ImbalanceMakerConfig:
     max_inventory_lots: int = 300
 
     def __post_init__(self) -> None:
-        if self.spread_ticks <= 0 or self.quote_step_ticks <= 0 or self.order_lots <= 0:
-            raise ValueError("spread_ticks, quote_step_ticks and order_lots must be positive")
-        if self.kappa < 0 or self.phi_ticks < 0 or self.max_inventory_lots < 0:
-            raise ValueError("kappa, phi_ticks and max_inventory_lots must be non-negative")
+        for name in ("spread_ticks", "quote_step_ticks", "order_lots"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("kappa", "phi_ticks", "max_inventory_lots"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+
+
+class Params(NamedTuple):
+    column: int  #: the imbalance's index in the feature vector
+    spread: float
+    kappa: float
+    phi: float
+    step: int
+    order_lots: int
+    cap: int
+
+
+@njit(cache=True)
+def quote_prices(mid: float, imbalance: float, inventory: int, spread: float, kappa: float,
+                 phi: float, step: int, best_bid: int, best_ask: int) -> tuple[int, int]:
+    """Bid and ask prices (ticks) on the quote grid, passive."""
+    half = spread / 2
+    shift = phi * inventory
+    bid = math.floor((mid - half * (1 + kappa * imbalance) - shift) / step) * step
+    ask = math.ceil((mid + half * (1 - kappa * imbalance) - shift) / step) * step
+    return min(bid, best_ask - step), max(ask, best_bid + step)
 
 
 def quotes(mid: float, imbalance: float, inventory: int, config: ImbalanceMakerConfig,
            best_bid: int, best_ask: int) -> tuple[int, int]:
-    """Bid and ask prices (ticks) on the quote grid, passive."""
-    half = config.spread_ticks / 2
-    shift = config.phi_ticks * inventory
-    step = config.quote_step_ticks
-    bid = math.floor((mid - half * (1 + config.kappa * imbalance) - shift) / step) * step
-    ask = math.ceil((mid + half * (1 - config.kappa * imbalance) - shift) / step) * step
-    bid = min(bid, best_ask - step)
-    ask = max(ask, best_bid + step)
-    return bid, ask
+    """``quote_prices`` with a config's parameters."""
+    c = config
+    return quote_prices(mid, imbalance, inventory, float(c.spread_ticks), float(c.kappa),
+                        float(c.phi_ticks), c.quote_step_ticks, best_bid, best_ask)
 
 
-class ImbalanceMaker:
+@njit(cache=True)
+def decide(d, features, prediction, orders, n_orders, state, params, out) -> int:
+    """Keep one quote a side at the skewed prices; pull the quotes when halted."""
+    if not d.has_book:
+        return 0
+    imbalance = features[params.column]
+    if imbalance != imbalance:
+        return 0
+    n = 0
+    if d.halted:
+        for k in range(n_orders):
+            if orders[k].tag == QUOTE and orders[k].resting:
+                n = emit_cancel(out, n, orders[k].client_id, HALTED)
+        return n
+    mid = (d.best_bid_tick + d.best_ask_tick) / 2
+    bid, ask = quote_prices(mid, imbalance, d.position_lots, params.spread, params.kappa,
+                            params.phi, params.step, d.best_bid_tick, d.best_ask_tick)
+    for s in range(2):
+        side = BUY if s == 0 else SELL
+        px = bid if side == BUY else ask
+        in_flight = False
+        for k in range(n_orders):
+            if orders[k].tag == QUOTE and orders[k].side == side and not orders[k].resting:
+                in_flight = True
+        if in_flight:
+            continue  # wait for the order in flight before changing that side
+        wanted = d.position_lots * side + params.order_lots <= params.cap
+        kept = 0
+        for k in range(n_orders):
+            o = orders[k]
+            if o.tag != QUOTE or o.side != side:
+                continue
+            if o.limit_px == px and wanted:
+                kept += 1
+            else:
+                n = emit_cancel(out, n, o.client_id, REQUOTE)
+        if wanted and kept == 0:
+            n = emit_limit(out, n, side, params.order_lots, px, QUOTE)
+    return n
+
+
+@njit(cache=True)
+def run(market, model, account, control, io, state, params, events, start):
+    return run_decisions(decide, market, model, account, control, io, state, params, events,
+                         start)
+
+
+class ImbalanceMaker(CompiledStrategy):
     name = "imbalance_maker"
+    config_class = ImbalanceMakerConfig
     required_features = (FEATURE,)
-    gate_kind = GATE_MAKER  #: its compiled gate (``engine.gate``)
+    tags = TAGS
+    kernels = DecisionKernels(decide, run)
 
-    def __init__(self, config: ImbalanceMakerConfig) -> None:
-        self.config = config
-        c = config
-        self._gp = np.array([c.spread_ticks, c.kappa, c.phi_ticks], dtype=np.float64)
-
-    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
-                    context: GateContext):
-        """What the compiled gate needs (see ``engine.gate``), or None when an order is in
-        flight or is not one of the quotes."""
-        gi = np.zeros(7, dtype=np.int64)
-        gi[MM_STEP] = self.config.quote_step_ticks
-        gi[MM_ORDER_LOTS] = self.config.order_lots
-        gi[MM_CAP] = self.config.max_inventory_lots
-        for o in open_orders:
-            if o.reason != REASON or not o.resting:
-                return None
-            n, px = (MM_N_BID, MM_PX_BID) if o.side == BUY else (MM_N_ASK, MM_PX_ASK)
-            gi[px] = o.limit_px if not gi[n] or gi[px] == o.limit_px else MIXED_PX
-            gi[n] += 1
-        return (*_NO_HISTORY, gi, self._gp)
-
-    def on_decision(self, view: DecisionView) -> list[OrderIntent | CancelIntent]:
-        if view.best_bid_tick is None or view.best_ask_tick is None:
-            return []
-        imbalance = view.feature(FEATURE)
-        if imbalance != imbalance:
-            return []
-        mine = [o for o in view.open_orders if o.reason == REASON]
-        if view.halted:
-            return [CancelIntent(o.client_id, "halted") for o in mine if o.resting]
-        mid = (view.best_bid_tick + view.best_ask_tick) / 2
-        bid, ask = quotes(mid, imbalance, view.position_lots, self.config, view.best_bid_tick,
-                          view.best_ask_tick)
-        actions: list[OrderIntent | CancelIntent] = []
-        cap = self.config.max_inventory_lots
-        for side, px in ((BUY, bid), (SELL, ask)):
-            current = [o for o in mine if o.side == side]
-            if any(not o.resting for o in current):
-                continue  # wait for the order in flight before changing that side
-            wanted = view.position_lots * side + self.config.order_lots <= cap
-            keep = [o for o in current if o.limit_px == px and wanted]
-            actions += [CancelIntent(o.client_id, "requote") for o in current if o not in keep]
-            if wanted and not keep:
-                actions.append(OrderIntent(side, self.config.order_lots, REASON, OrderKind.LIMIT,
-                                           limit_px=px))
-        return actions
+    def bind(self, schema: FeatureSchema) -> Params:
+        c = self.config
+        return Params(schema.index(FEATURE), float(c.spread_ticks), float(c.kappa),
+                      float(c.phi_ticks), c.quote_step_ticks, c.order_lots,
+                      c.max_inventory_lots)

@@ -9,19 +9,22 @@ research note reads as an expected rise; ``sign`` = -1 trades the opposite readi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from engine.orders import OrderIntent
-from strategies.base import GATE_MOMENTUM
-from strategies.base import DecisionView
-from strategies.base import GateContext
+from engine.features import FeatureSchema
+from engine.strategy import NEED_ROOM
+from engine.strategy import CompiledStrategy
+from engine.strategy import DecisionKernels
+from engine.strategy import emit_market
+from engine.strategy import exit_after
+from engine.strategy import run_decisions
 
 FEATURE = "inventory_imbalance"
-#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
-MO_LAG_NS, MO_EXIT_NS = range(2)
-MO_THRESHOLD = 0
+TAGS = ("entry", "exit:horizon")
+ENTRY, EXIT = range(len(TAGS))  #: indexes into TAGS
 
 
 @dataclass(frozen=True)
@@ -114,65 +117,70 @@ def entry_signal(hist_ts: np.ndarray, hist_val: np.ndarray, hdr: np.ndarray, ts_
     return 0
 
 
-class ImbalanceMomentum:
-    """The strategy; its decision history lives in arrays that the compiled gate
-    (``engine.gate``) shares, so a decision taken in numba and one taken here are the same."""
+class History(NamedTuple):
+    """The imbalance at past decisions: ``ts[first:end]`` and ``value`` of the same."""
 
+    ts: np.ndarray  #: decision times, increasing
+    value: np.ndarray
+    bounds: np.ndarray  #: [first, end) of the live entries
+
+
+class Params(NamedTuple):
+    column: int  #: the imbalance's index in the feature vector
+    lag_ns: int
+    hold_ns: int
+    threshold: float
+    sign: int
+    order_lots: int
+
+
+@njit(cache=True)
+def decide(d, features, prediction, orders, n_orders, state, params, out) -> int:
+    """Remember the imbalance; exit after the horizon; enter on the three-snapshot pattern."""
+    value = features[params.column]
+    if value != value:  # NaN: one side of the book is empty
+        return 0
+    if not remember(state.ts, state.value, state.bounds, d.ts_ns, value, params.lag_ns):
+        return NEED_ROOM
+    if d.position_lots + d.open_lots != 0:
+        return exit_after(d, params.hold_ns, out, EXIT)
+    signal = entry_signal(state.ts, state.value, state.bounds, d.ts_ns, value, params.lag_ns,
+                          params.threshold)
+    if signal == 0:
+        return 0
+    return emit_market(out, 0, signal * params.sign, params.order_lots, ENTRY)
+
+
+@njit(cache=True)
+def run(market, model, account, control, io, state, params, events, start):
+    return run_decisions(decide, market, model, account, control, io, state, params, events,
+                         start)
+
+
+class ImbalanceMomentum(CompiledStrategy):
     name = "imbalance_momentum"
+    config_class = ImbalanceMomentumConfig
     required_features = (FEATURE,)
-    gate_kind = GATE_MOMENTUM  #: its compiled gate (``engine.gate``)
+    tags = TAGS
+    kernels = DecisionKernels(decide, run)
 
     def __init__(self, config: ImbalanceMomentumConfig) -> None:
-        self.config = config
-        self._lag_ns = config.lag_ms * 1_000_000
-        self._hold_ns = config.hold_ms * 1_000_000
-        self.hist_ts = np.zeros(4096, dtype=np.int64)  # decision times, increasing
-        self.hist_val = np.zeros(4096, dtype=np.float64)
-        self.hist_hdr = np.zeros(2, dtype=np.int64)  # [first, end) of the live entries
+        super().__init__(config)
+        self.state = History(np.zeros(4096, dtype=np.int64), np.zeros(4096),
+                             np.zeros(2, dtype=np.int64))
 
-    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
-                    context: GateContext):
-        """What the compiled gate needs: (history ts, values, bounds, ints, floats), or None
-        when this decision state is not one it handles (orders open)."""
-        if open_orders:
-            return None
-        exit_ns = opened_ns + self._hold_ns if position_lots and opened_ns is not None \
-            else np.iinfo(np.int64).max
-        gi = np.array([self._lag_ns, exit_ns], dtype=np.int64)
-        gp = np.array([self.config.threshold], dtype=np.float64)
-        return self.hist_ts, self.hist_val, self.hist_hdr, gi, gp
-
-    def _remember(self, ts_ns: int, value: float) -> None:
-        while not remember(self.hist_ts, self.hist_val, self.hist_hdr, ts_ns, value,
-                           self._lag_ns):
-            self.grow()
+    def bind(self, schema: FeatureSchema) -> Params:
+        c = self.config
+        return Params(schema.index(FEATURE), c.lag_ms * 1_000_000, c.hold_ms * 1_000_000,
+                      float(c.threshold), c.sign, c.order_lots)
 
     def grow(self) -> None:
-        """Double the history arrays (a decision interval much shorter than Λ)."""
-        lo, hi = self.hist_hdr
+        """Double the history (a decision interval much shorter than Λ)."""
+        lo, hi = self.state.bounds
         n = hi - lo
-        cap = 2 * len(self.hist_ts)
-        for name in ("hist_ts", "hist_val"):
-            old = getattr(self, name)
-            new = np.zeros(cap, dtype=old.dtype)
-            new[:n] = old[lo:hi]
-            setattr(self, name, new)
-        self.hist_hdr[:] = (0, n)
-
-    def on_decision(self, view: DecisionView) -> list[OrderIntent]:
-        value = view.feature(FEATURE)
-        if value != value:  # NaN: one side of the book is empty
-            return []
-        self._remember(view.ts_ns, value)
-        exposure = view.position_lots + view.in_flight_lots
-        if exposure != 0:
-            if view.in_flight_lots == 0 and view.opened_ns is not None and (
-                    view.ts_ns - view.opened_ns >= self._hold_ns):
-                side = -1 if exposure > 0 else 1
-                return [OrderIntent(side, abs(exposure), "exit:horizon")]
-            return []
-        signal = entry_signal(self.hist_ts, self.hist_val, self.hist_hdr, view.ts_ns, value,
-                              self._lag_ns, float(self.config.threshold))
-        if signal == 0:
-            return []
-        return [OrderIntent(signal * self.config.sign, self.config.order_lots, "entry")]
+        cap = 2 * len(self.state.ts)
+        ts = np.zeros(cap, dtype=np.int64)
+        value = np.zeros(cap)
+        ts[:n] = self.state.ts[lo:hi]
+        value[:n] = self.state.value[lo:hi]
+        self.state = History(ts, value, np.array([0, n], dtype=np.int64))

@@ -8,21 +8,22 @@ ticks) is risk's ``stop_loss_ticks``, which closes the position on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import numpy as np
+from numba import njit
 
 from engine.events import BUY
 from engine.events import SELL
-from engine.orders import OrderIntent
-from strategies.base import GATE_ML
-from strategies.base import DecisionView
-from strategies.base import GateContext
+from engine.features import FeatureSchema
+from engine.strategy import CompiledStrategy
+from engine.strategy import DecisionKernels
+from engine.strategy import emit_market
+from engine.strategy import exit_after
+from engine.strategy import run_decisions
 
 P_UP = 0  #: index of P(up, 1 minute) in the model's outputs
-#: Slots of the arrays ``gate_arrays`` hands to the compiled gate (``engine.gate``).
-ML_EXIT_NS, ML_BLOCKED, ML_OFI_COL, ML_DEPTH = range(4)
-ML_P_LONG, ML_P_SHORT, ML_OFI_THRESHOLD = range(3)
-_NO_HISTORY = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(2, dtype=np.int64))
+TAGS = ("entry", "exit:horizon")
+ENTRY, EXIT = range(len(TAGS))  #: indexes into TAGS
 
 
 @dataclass(frozen=True)
@@ -43,50 +44,60 @@ class MlOfiConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.p_short <= self.p_long <= 1:
-            raise ValueError("need 0 <= p_short <= p_long <= 1")
-        if self.ofi_threshold < 0 or self.hold_ms <= 0 or self.order_lots <= 0:
-            raise ValueError("ofi_threshold >= 0, hold_ms > 0 and order_lots > 0 are required")
+            raise ValueError(f"need 0 <= p_short <= p_long <= 1, got p_short {self.p_short} "
+                             f"and p_long {self.p_long}")
+        if self.ofi_threshold < 0:
+            raise ValueError(f"ofi_threshold must be non-negative, got {self.ofi_threshold}")
+        for name in ("hold_ms", "order_lots"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
 
-class MlOfi:
+class Params(NamedTuple):
+    ofi_column: int  #: the order-flow feature's index in the feature vector
+    p_long: float
+    p_short: float
+    ofi_threshold: float
+    hold_ns: int
+    order_lots: int
+
+
+@njit(cache=True)
+def decide(d, features, prediction, orders, n_orders, state, params, out) -> int:
+    """Exit after the horizon; enter when the model and the order flow agree."""
+    if d.position_lots + d.open_lots != 0:
+        return exit_after(d, params.hold_ns, out, EXIT)
+    if d.halted:
+        return 0
+    p_up = prediction[P_UP]
+    ofi = features[params.ofi_column]
+    if p_up != p_up or ofi != ofi:  # no model output (NaN), or no order flow yet
+        return 0
+    if p_up > params.p_long and ofi > params.ofi_threshold:
+        return emit_market(out, 0, BUY, params.order_lots, ENTRY)
+    if p_up < params.p_short and ofi < -params.ofi_threshold:
+        return emit_market(out, 0, SELL, params.order_lots, ENTRY)
+    return 0
+
+
+@njit(cache=True)
+def run(market, model, account, control, io, state, params, events, start):
+    return run_decisions(decide, market, model, account, control, io, state, params, events,
+                         start)
+
+
+class MlOfi(CompiledStrategy):
     name = "ml_ofi"
+    config_class = MlOfiConfig
     needs_model = True
-    gate_kind = GATE_ML  #: its compiled gate (``engine.gate``)
+    tags = TAGS
+    kernels = DecisionKernels(decide, run)
 
     def __init__(self, config: MlOfiConfig) -> None:
-        self.config = config
+        super().__init__(config)
         self.required_features = (config.ofi_feature,)
-        self._hold_ns = config.hold_ms * 1_000_000
-        self._gp = np.array([config.p_long, config.p_short, config.ofi_threshold])
 
-    def gate_arrays(self, position_lots: int, opened_ns: int | None, open_orders: tuple,
-                    context: GateContext):
-        """What the compiled gate needs (see ``engine.gate``), or None with orders open."""
-        if open_orders:
-            return None
-        exit_ns = opened_ns + self._hold_ns if position_lots and opened_ns is not None \
-            else np.iinfo(np.int64).max
-        gi = np.array([exit_ns, context.blocked, context.schema.index(self.config.ofi_feature),
-                       context.model_depth], dtype=np.int64)
-        return (*_NO_HISTORY, gi, self._gp)
-
-    def on_decision(self, view: DecisionView) -> list[OrderIntent]:
-        exposure = view.position_lots + view.in_flight_lots
-        if exposure != 0:
-            if view.in_flight_lots == 0 and view.opened_ns is not None and (
-                    view.ts_ns - view.opened_ns >= self._hold_ns):
-                return [OrderIntent(SELL if exposure > 0 else BUY, abs(exposure),
-                                    "exit:horizon")]
-            return []
-        if view.halted or view.prediction is None:
-            return []
-        p_up = float(view.prediction[P_UP])
-        ofi = view.feature(self.config.ofi_feature)
-        if p_up != p_up or ofi != ofi:
-            return []
+    def bind(self, schema: FeatureSchema) -> Params:
         c = self.config
-        if p_up > c.p_long and ofi > c.ofi_threshold:
-            return [OrderIntent(BUY, c.order_lots, "entry")]
-        if p_up < c.p_short and ofi < -c.ofi_threshold:
-            return [OrderIntent(SELL, c.order_lots, "entry")]
-        return []
+        return Params(schema.index(c.ofi_feature), float(c.p_long), float(c.p_short),
+                      float(c.ofi_threshold), c.hold_ms * 1_000_000, c.order_lots)

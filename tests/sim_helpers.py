@@ -18,11 +18,12 @@ from replay.venue_replay import drive
 from replay.venue_replay import make_feed
 
 
-async def live_until_caught_up(sim: SimProcess, venue: dict, done, *,
-                               timeout_s: float = 90) -> LiveSession:
+async def live_until_caught_up(sim: SimProcess, venue: dict, done, *, timeout_s: float = 90,
+                               strategy: dict | None = None) -> LiveSession:
     """Run a live session until the simulator has sent everything and ``done(session)``."""
     # Lots are 1e-8 of a coin: a VPIN bucket of 100,000 coins.
-    config = parse_config({"venue": venue, "strategy": {"order_lots": 100_000},
+    strategy = strategy or {"order_lots": 100_000}
+    config = parse_config({"venue": venue, "strategy": strategy,
                            "features": {"vpin_bucket_lots": 10**13},
                            "risk": {"max_position_lots": 300_000, "max_order_lots": 300_000}})
     stop = asyncio.Event()

@@ -52,7 +52,7 @@ def test_scrape_of_a_replayed_engine(synth_dir, capsys):
         hist = families["obflow_stage_latency_seconds"]
         counts = {s.labels["stage"]: s.value for s in hist.samples
                   if s.name.endswith("_count")}
-        # Python decisions only: the compiled gate takes the quiet ones (engine.gate).
+        # Python decisions only: the compiled loop takes the quiet ones (engine.decision_loop).
         timed = engine.latency.summary()["features"]["count"]
         assert counts["features"] == timed > 0 and timed <= engine.decisions
         assert counts["to_fill"] > 0

@@ -126,11 +126,11 @@ def test_train_refuses_a_matrix_without_a_schema_hash(tmp_path, capsys):
     assert "no obflow.schema_hash" in capsys.readouterr().err
 
 
-def test_ml_gate_gives_the_same_report_and_prediction_histogram(trained, synth_dir):
-    """The ML strategy's compiled gate computes features and the model in numba."""
+def test_ml_in_the_loop_gives_the_same_report_and_prediction_histogram(trained, synth_dir):
+    """In the compiled loop the features and the model are evaluated in numba."""
     import dataclasses
 
-    from gate_reference import both_ways
+    from loop_reference import both_ways
 
     from engine.config import with_strategy
     from replay.sweep import apply_overrides
@@ -141,10 +141,10 @@ def test_ml_gate_gives_the_same_report_and_prediction_histogram(trained, synth_d
     config = apply_overrides(config, {"strategy.p_long": "0.5", "strategy.p_short": "0.5",
                                       "strategy.hold_ms": "20000"})
     runs = both_ways(config, synth_dir)
-    (gated, with_gate), (plain, without) = runs
-    assert with_gate == without
-    assert gated.portfolio.fills == plain.portfolio.fills > 0
-    assert (gated.prediction_counts == plain.prediction_counts).all()
-    assert gated.prediction_sum == plain.prediction_sum
-    assert int(gated.prediction_counts.sum()) == plain.decisions
-    assert gated.latency.summary()["features"]["count"] < plain.decisions / 3
+    (looped, with_loop), (plain, without) = runs
+    assert with_loop == without
+    assert looped.portfolio.fills == plain.portfolio.fills > 0
+    assert (looped.prediction_counts == plain.prediction_counts).all()
+    assert looped.prediction_sum == plain.prediction_sum
+    assert int(looped.prediction_counts.sum()) == plain.decisions
+    assert looped.latency.summary()["features"]["count"] < plain.decisions / 3

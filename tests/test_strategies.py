@@ -10,7 +10,7 @@ from engine.features import FeatureSchema
 from engine.orders import CancelIntent
 from engine.orders import OrderIntent
 from engine.orders import OrderKind
-from strategies import DecisionView
+from engine.strategy import DecisionView
 from strategies import ImbalanceMaker
 from strategies import ImbalanceMakerConfig
 from strategies import ImbalanceMomentum

@@ -173,3 +173,23 @@ def test_a_stale_snapshot_is_the_book_from_before_its_frame_and_served_once():
     with pytest.raises(ObflowError, match="--stale-snapshot"):
         simulator_for("coinbase", [str(shared_file(COINBASE))],
                       faults=Faults(stale_snapshot=frozenset({3})))
+
+
+async def test_a_strategy_from_a_file_trades_live_on_paper():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "strategies" / \
+        "microprice_momentum.py"
+    strategy = {"path": f"{example}:MicropriceMomentum", "order_lots": 100_000,
+                "min_lean_bps": 1e-6, "max_spread_z": 50.0, "hold_ms": 500}
+    async with SimProcess("binance", [], speed="40") as sim:
+        sim.done.set()  # endless flow: stop on our own condition
+        session = await live_until_caught_up(
+            sim, sim.venue_table("binance", ["BTCUSDT"]),
+            lambda s: s.engines["BTCUSDT"].portfolio.fills >= 4, timeout_s=30,
+            strategy=strategy)
+    engine = session.engines["BTCUSDT"]
+    assert engine.strategy.name == "microprice_momentum"
+    assert engine.portfolio.fills >= 4
+    # Every live decision is timed, and each went through the compiled decide.
+    assert engine.latency.summary()["strategy"]["count"] == engine.decisions > 0

@@ -64,8 +64,7 @@ DAY_NS = 86_400_000_000_000
 def inventory_imbalance(bs: float, as_: float) -> float:
     """-(BS - AS) / (BS + AS + eps) from the best bid and ask sizes (both sides present).
 
-    Shared by the feature vector and the momentum strategy's compiled gate, which must agree
-    to the bit."""
+    Shared by the feature vector and whatever else must agree with it to the bit."""
     return -(bs - as_) / (bs + as_ + 1e-9)
 
 

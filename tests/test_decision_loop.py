@@ -1,8 +1,8 @@
-"""The compiled decision gate: quiet decisions taken in numba give the very same report."""
+"""Decisions taken inside the compiled loop give the very same report as all from Python."""
 
 import pytest
 from data_paths import goog_pair
-from gate_reference import both_ways
+from loop_reference import both_ways
 
 from engine.config import load_config
 from engine.config import with_strategy
@@ -16,25 +16,25 @@ from replay.sweep import apply_overrides
     {"replay.decision_interval_ms": 1, "strategy.lag_ms": 5000},  # history past 4,096 rows
     {"strategy.threshold": 0.0, "strategy.hold_ms": 2000, "risk.max_holding_ms": 1000},
 ])
-def test_gate_on_and_off_give_the_same_report(synth_dir, overrides):
+def test_decisions_in_the_loop_and_from_python_give_the_same_report(synth_dir, overrides):
     config = apply_overrides(load_config("configs/replay_synth.toml"), overrides)
-    (gated, with_gate), (plain, without) = both_ways(config, synth_dir)
-    assert with_gate == without
-    assert gated.decisions == plain.decisions > 0
-    assert gated.portfolio.fills == plain.portfolio.fills > 0
+    (looped, with_loop), (plain, without) = both_ways(config, synth_dir)
+    assert with_loop == without
+    assert looped.decisions == plain.decisions > 0
+    assert looped.portfolio.fills == plain.portfolio.fills > 0
     # Python saw only the decisions at which something could happen.
-    python_decisions = gated.latency.summary()["features"]["count"]
+    python_decisions = looped.latency.summary()["features"]["count"]
     assert python_decisions < plain.decisions / 3
-    assert len(gated.marks) == len(plain.marks)
-    assert (gated.marks.equity2 == plain.marks.equity2).all()
+    assert len(looped.marks) == len(plain.marks)
+    assert (looped.marks.equity2 == plain.marks.equity2).all()
 
 
-def test_gate_on_the_goog_day():
+def test_the_loop_on_the_goog_day():
     message, _ = goog_pair(10)
-    (gated, with_gate), (_, without) = both_ways(load_config("configs/replay_goog.toml"),
+    (looped, with_loop), (_, without) = both_ways(load_config("configs/replay_goog.toml"),
                                                  message)
-    assert with_gate == without
-    assert gated.latency.summary()["features"]["count"] < gated.decisions / 5
+    assert with_loop == without
+    assert looped.latency.summary()["features"]["count"] < looped.decisions / 5
 
 
 @pytest.mark.parametrize("overrides", [
@@ -42,17 +42,17 @@ def test_gate_on_the_goog_day():
     {"strategy.phi_ticks": 0.05, "risk.daily_loss_limit": 20.0, "risk.stop_loss_ticks": 2},
     {"strategy.max_inventory_lots": 100, "strategy.spread_ticks": 5, "strategy.kappa": 1.0},
 ])
-def test_maker_gate_on_and_off_give_the_same_report(synth_dir, overrides):
+def test_maker_in_the_loop_and_from_python_gives_the_same_report(synth_dir, overrides):
     config = apply_overrides(with_strategy(load_config("configs/replay_synth.toml"),
                                            "imbalance_maker"), overrides)
-    (gated, with_gate), (plain, without) = both_ways(config, synth_dir)
-    assert with_gate == without
-    assert gated.portfolio.fills == plain.portfolio.fills > 0
-    assert gated.latency.summary()["features"]["count"] < plain.decisions
+    (looped, with_loop), (plain, without) = both_ways(config, synth_dir)
+    assert with_loop == without
+    assert looped.portfolio.fills == plain.portfolio.fills > 0
+    assert looped.latency.summary()["features"]["count"] < plain.decisions
 
 
 class Silent:
-    """A strategy without a gate: never trades."""
+    """A strategy on the Python path: never trades."""
 
     name = "silent"
 
@@ -60,7 +60,7 @@ class Silent:
         return []
 
 
-def test_strategies_without_a_gate_decide_in_python(synth_dir):
+def test_python_strategies_decide_in_python(synth_dir):
     from connectors.lobster import find_pairs
     from connectors.lobster import load_day
     from engine.pipeline import Engine

@@ -1,4 +1,4 @@
-"""Replays with the compiled decision gate on and off, for tests that compare the two."""
+"""Replays with decisions in the compiled loop and all in Python, for tests comparing the two."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from replay.backtest import run_replay
 
 
 def both_ways(config, data):
-    """``[(engine, report bytes)]`` with the gate on, then off; the report leaves out the
+    """``[(engine, report bytes)]`` in the compiled loop, then in Python; the report leaves out the
     config, which names the switch."""
     out = []
-    for gate in (True, False):
+    for in_loop in (True, False):
         c = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
-                                                                   compiled_gate=gate))
+                                                                   compiled_loop=in_loop))
         outcome = run_replay(c, data)
         result = dict(outcome.result)
         result.pop("config")
