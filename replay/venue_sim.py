@@ -57,6 +57,7 @@ class SimFrame:
     book: bool
     data: object  #: adapter-specific
     symbol: str = ""  #: a reordered frame is held until the next book frame of its symbol
+    derived: bool = False  #: made by the adapter from recorded frames, not in the capture
 
 
 class SimClient:
@@ -73,6 +74,7 @@ class SimClient:
         self.ws = ws
         self.path = path
         self.subs: set[str] = set()
+        self.props: dict[str, object] = {}  #: per-connection settings (Binance ``combined``)
         self.seq = -1  #: Coinbase: last sequence_num sent on this connection
         self.held: dict[str, list[str]] = {}  #: per symbol, a frame held by a reorder fault
         self.sent = 0
@@ -198,7 +200,9 @@ class VenueSimulator:
         self.connected.set()
         try:
             async for message in ws:
-                client.push(self.adapter.on_message(client, str(message)))
+                text = message.decode(errors="replace") if isinstance(message, bytes) \
+                    else message
+                client.push(self.adapter.on_message(client, text))
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -235,11 +239,13 @@ class VenueSimulator:
                 if number in self.faults.stale_snapshot:
                     self.adapter.hold_stale(frame)
             self.adapter.advance(frame)
-            self.frames_played += 1
+            self.frames_played += not frame.derived  # the capture's frames, as recorded
             await self._broadcast(frame, number)
             if number in self.faults.disconnect:
                 for client in list(self.clients):
                     client.push([SimClient.CLOSE])
+            if frame.derived:
+                continue  # it goes out with the recorded frame it follows
             await asyncio.sleep(0)  # let REST requests and clients in between frames
             for client in list(self.clients):
                 while client.queue.qsize() > self.max_queue and not client.writer.done():
