@@ -173,6 +173,9 @@ def _kind(stream: str) -> str:
 
 class BinanceVenue:
     venue = "binance"
+    not_found = orjson.dumps({"code": -1000, "msg": "Unknown endpoint."})
+    internal_error = orjson.dumps({"code": -1000, "msg": "An unknown error occurred while "
+                                                         "processing the request."})
 
     def __init__(self, symbols: list[str], instruments: dict[str, InstrumentSpec], *,
                  prescan: Iterator[FeedLine] | None = None) -> None:

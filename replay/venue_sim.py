@@ -123,6 +123,9 @@ class VenueAdapter(Protocol):
 
     def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes] | None: ...
 
+    not_found: bytes  #: the venue's body for an unknown path
+    internal_error: bytes  #: the venue's body for a request it failed on
+
 
 class VenueSimulator:
     """Serves an adapter's frames to every client, paced by ``speed`` (0: as fast as possible)."""
@@ -183,9 +186,12 @@ class VenueSimulator:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         parts = urlsplit(request.path)
-        answer = self.adapter.rest(parts.path, parse_qs(parts.query))
+        try:
+            answer = self.adapter.rest(parts.path, parse_qs(parts.query, keep_blank_values=True))
+        except Exception:  # a client gets the venue's error body, never a trace
+            answer = (500, self.adapter.internal_error)
         if answer is None:
-            answer = (404, b'{"code": -1, "msg": "not found"}')
+            answer = (404, self.adapter.not_found)
         status, body = answer
         response = connection.respond(status, body.decode())
         del response.headers["Content-Type"]
