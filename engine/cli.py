@@ -104,7 +104,10 @@ def _cmd_venue_sim(args: argparse.Namespace) -> int:
     from replay.venue_sim import parse_faults
     from replay.venue_sim import serve_forever
     from replay.venue_sim import simulator_for
+    from replay.venue_sim import tls_setup
 
+    # --cert/--key alone mean TLS too; --tls alone makes a self-signed certificate.
+    tls = tls_setup(args.cert, args.key) if args.tls or args.cert or args.key else None
     faults = parse_faults(drop=args.drop, duplicate=args.duplicate, reorder=args.reorder,
                           disconnect=args.disconnect, stall=args.stall,
                           stale_snapshot=args.stale_snapshot, malformed=args.malformed)
@@ -112,7 +115,7 @@ def _cmd_venue_sim(args: argparse.Namespace) -> int:
     async def run() -> None:
         sim = simulator_for(args.venue, [str(d) for d in args.data or []], port=args.port,
                             speed=args.speed, faults=faults,
-                            symbols=[args.symbol] if args.symbol else None)
+                            symbols=[args.symbol] if args.symbol else None, tls=tls)
         await serve_forever(sim)
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
@@ -285,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0,
                    help="playback speed, 1 = as recorded, 0 = as fast as possible")
     p.add_argument("--symbol", help="symbol of the synthetic flow")
+    p.add_argument("--tls", action="store_true",
+                   help="serve wss:// and https:// with a self-signed certificate for 127.0.0.1 "
+                        "and localhost (its path is printed: give it to clients as the CA)")
+    p.add_argument("--cert", type=Path, help="TLS certificate (PEM) to serve with, with --key")
+    p.add_argument("--key", type=Path, help="private key (PEM) of --cert")
     for fault, what in (("drop", "drop these book frames (a gap)"),
                         ("duplicate", "send these book frames twice"),
                         ("reorder", "swap these book frames with the next one"),

@@ -5,6 +5,8 @@ One port serves both: websocket upgrades get the stream, plain GETs the venue's 
 endpoints (through websockets' ``process_request``). The venue adapters (``sim_binance``,
 ``sim_coinbase``) own the wire format and a book of what has been sent, so a snapshot
 request is answered with the book as of the last frame sent, as an exchange would.
+With TLS (``tls_setup``: a given certificate and key, or a self-signed pair made on start) the
+same port serves wss:// and https://.
 
 Faults are numbered by book frames (Binance depthUpdate, Coinbase l2_data updates) in the
 order they are played, 1-based: drop (a gap), duplicate, reorder (swap with the next),
@@ -18,10 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ipaddress
+import shutil
+import ssl
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -132,8 +141,9 @@ class VenueSimulator:
 
     def __init__(self, adapter: VenueAdapter, lines: Iterator[FeedLine], *, host: str = "127.0.0.1",
                  port: int = 0, speed: float = 1.0, faults: Faults | None = None,
-                 start_delay_s: float = 0.0) -> None:
+                 start_delay_s: float = 0.0, tls: TlsSetup | None = None) -> None:
         self.adapter = adapter
+        self.tls = tls
         self.lines = lines
         self.host = host
         self.port = port
@@ -151,16 +161,17 @@ class VenueSimulator:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> VenueSimulator:
         self.server = await serve(self._handler, self.host, self.port,
                                   process_request=self._process_request, max_size=None,
-                                  compression=None, ping_interval=20, ping_timeout=20)
+                                  compression=None, ping_interval=20, ping_timeout=20,
+                                  ssl=self.tls.context if self.tls else None)
         self.port = self.server.sockets[0].getsockname()[1]
         self._player = asyncio.ensure_future(self._play())
         return self
@@ -309,7 +320,7 @@ def make_adapter(venue: str, source_symbols: list[str], instruments: dict, *,
 
 def simulator_for(venue: str, data: list[str] | None, *, port: int = 0, speed: float = 1.0,
                   faults: Faults | None = None, symbols: list[str] | None = None,
-                  start_delay_s: float = 0.0) -> VenueSimulator:
+                  start_delay_s: float = 0.0, tls: TlsSetup | None = None) -> VenueSimulator:
     """A simulator serving ``data`` (files of that venue) or synthetic flow when None."""
     if faults is not None and faults.stale_snapshot and venue != "binance":
         raise ConfigError("--stale-snapshot", f"{venue} sends its snapshot in-band after a "
@@ -330,13 +341,99 @@ def simulator_for(venue: str, data: list[str] | None, *, port: int = 0, speed: f
         lines, instruments = synthetic_lines(venue, symbol)
         adapter = make_adapter(venue, [symbol], instruments)
     return VenueSimulator(adapter, lines, port=port, speed=speed, faults=faults,
-                          start_delay_s=start_delay_s)
+                          start_delay_s=start_delay_s, tls=tls)
+
+
+@dataclass
+class TlsSetup:
+    """The server's TLS context and the certificate a client trusts (``cafile``)."""
+
+    context: ssl.SSLContext
+    cert: Path
+    key: Path
+
+
+def tls_setup(cert: str | Path | None = None, key: str | Path | None = None) -> TlsSetup:
+    """TLS from a certificate and key (PEM), or a self-signed pair for 127.0.0.1/localhost
+    made now in a fresh temporary folder."""
+    if (cert is None) != (key is None):
+        raise ConfigError("--cert/--key", "give both the certificate and its key, or neither")
+    if cert is None:
+        folder = Path(tempfile.mkdtemp(prefix="obflow-venue-sim-"))
+        cert, key = folder / "cert.pem", folder / "key.pem"
+        _self_signed(cert, key)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError("--cert/--key", f"cannot load {cert} with {key}: {exc}") from None
+    return TlsSetup(context, Path(cert), Path(key))
+
+
+def _self_signed(cert: Path, key: Path) -> None:
+    """An EC P-256 certificate for ``localhost`` and ``127.0.0.1``, its own CA, so a client
+    can pass it as ``cafile``: with ``cryptography`` when installed, else ``openssl``."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        _self_signed_openssl(cert, key)
+        return
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "obflow venue-sim")])
+    now = datetime.datetime.now(datetime.UTC)
+    public = private.public_key()
+    built = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        # Strict verifiers (Python 3.13's default) want these on a self-signed server cert.
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     crl_sign=False, encipher_only=False,
+                                     decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public),
+                       critical=False)
+        .sign(private, hashes.SHA256()))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    key.chmod(0o600)
+    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
+
+
+def _self_signed_openssl(cert: Path, key: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ConfigError("--tls", "making a certificate needs the cryptography package or "
+                          "the openssl command; or pass --cert FILE --key FILE")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=obflow venue-sim", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext",
+                    "basicConstraints=critical,CA:TRUE", "-addext",
+                    "keyUsage=critical,digitalSignature,keyCertSign", "-addext",
+                    "extendedKeyUsage=serverAuth"],
+                   check=True, capture_output=True)
 
 
 async def serve_forever(sim: VenueSimulator, *, quiet: bool = False) -> None:
     await sim.start()
     if not quiet:
-        print(f"obflow venue-sim: {sim.adapter.venue} on {sim.url} (REST {sim.http_url}); "
+        cert = f", certificate {sim.tls.cert}" if sim.tls else ""
+        print(f"obflow venue-sim: {sim.adapter.venue} on {sim.url} (REST {sim.http_url}{cert}); "
               f"waiting for a client", flush=True)
     await sim.done.wait()
     if not quiet:
@@ -345,5 +442,5 @@ async def serve_forever(sim: VenueSimulator, *, quiet: bool = False) -> None:
     await asyncio.Event().wait()
 
 
-__all__ = ["Faults", "SimClient", "SimFrame", "VenueAdapter", "VenueSimulator", "parse_faults",
-           "serve_forever", "simulator_for"]
+__all__ = ["Faults", "SimClient", "SimFrame", "TlsSetup", "VenueAdapter", "VenueSimulator",
+           "parse_faults", "serve_forever", "simulator_for", "tls_setup"]
