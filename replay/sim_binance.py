@@ -519,6 +519,19 @@ class BinanceVenue:
         return None
 
     def _exchange_info(self, query: dict[str, list[str]]) -> dict:
+        if "symbols" in query and "symbol" not in query:
+            # Names it does not list are left out rather than refused with -1121 as the
+            # venue does, so that a client's own check can name the missing symbol.
+            try:
+                names = orjson.loads(query["symbols"][0])
+            except orjson.JSONDecodeError:
+                names = None
+            if isinstance(names, list):
+                query = {**query, "symbols": [orjson.dumps(
+                    [n for n in names if str(n).upper() in self.instruments]).decode()]}
+                if query["symbols"] == ["[]"]:
+                    return {"timezone": "UTC", "serverTime": time.time_ns() // 1_000_000,
+                            "rateLimits": RATE_LIMITS, "exchangeFilters": [], "symbols": []}
         wanted = self._wanted(query) or sorted(self.instruments)
         return {"timezone": "UTC", "serverTime": time.time_ns() // 1_000_000,
                 "rateLimits": RATE_LIMITS, "exchangeFilters": [],

@@ -123,11 +123,17 @@ def _iso(ts: int) -> str:
     return f"{whole}.{ts % 1_000_000_000:09d}Z"
 
 
+def _go_time(ts: int) -> str:
+    """As the venue's heartbeat prints it: ``2026-08-09 21:05:48.854840045 +0000 UTC``."""
+    whole = dt.datetime.fromtimestamp(ts // 1_000_000_000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{whole}.{ts % 1_000_000_000:09d} +0000 UTC"
+
+
 def _coinbase(symbol: str, seed: int, start: int) -> Iterator[FeedLine]:
     walk = _Walk(seed)
 
     def frame(channel: str, ts: int, events: list) -> bytes:
-        return orjson.dumps({"channel": channel, "client_id": "", "timestamp": _iso(ts),
+        return orjson.dumps({"channel": channel, "timestamp": _iso(ts),
                              "sequence_num": 0, "events": events})
 
     def update(side: int, px: int, lots: int, ts: int) -> dict:
@@ -157,7 +163,7 @@ def _coinbase(symbol: str, seed: int, start: int) -> Iterator[FeedLine]:
                             "side": "BUY" if maker_buy else "SELL"}]}]), k)
         if k % 10 == 0:
             yield FeedLine(ts + 2000, "ws", frame("heartbeats", ts, [{
-                "current_time": _iso(ts), "heartbeat_counter": k // 10}]), k)
+                "current_time": _go_time(ts), "heartbeat_counter": k // 10}]), k)
 
 
 __all__ = ["synthetic_lines"]

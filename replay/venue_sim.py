@@ -306,7 +306,8 @@ def parse_faults(*, drop: str = "", duplicate: str = "", reorder: str = "",
 
 
 def make_adapter(venue: str, source_symbols: list[str], instruments: dict, *,
-                 prescan: Iterator[FeedLine] | None = None) -> VenueAdapter:
+                 prescan: Iterator[FeedLine] | None = None,
+                 products: dict | None = None) -> VenueAdapter:
     if venue == "binance":
         from replay.sim_binance import BinanceVenue
 
@@ -314,7 +315,7 @@ def make_adapter(venue: str, source_symbols: list[str], instruments: dict, *,
     if venue == "coinbase":
         from replay.sim_coinbase import CoinbaseVenue
 
-        return CoinbaseVenue(source_symbols, instruments)
+        return CoinbaseVenue(source_symbols, instruments, products=products)
     raise ValueError(f"no simulator for venue {venue!r} (binance or coinbase)")
 
 
@@ -331,8 +332,13 @@ def simulator_for(venue: str, data: list[str] | None, *, port: int = 0, speed: f
         source = open_venue_source(data)
         if source.venue != venue:
             raise ValueError(f"{source.name} holds {source.venue} data, not {venue}")
+        products = None
+        if source.format == "cryptofeed-jsonl":  # the venue's own products reply
+            from replay.sim_coinbase import recorded_products
+
+            products = recorded_products(source.paths[0])
         adapter = make_adapter(venue, source.symbols, source.instruments,
-                               prescan=source.lines())
+                               prescan=source.lines(), products=products)
         lines = source.lines()
     else:
         from replay.sim_flow import synthetic_lines
