@@ -174,7 +174,8 @@ def bench_core(events: int) -> dict:
     t0 = time.perf_counter()
     day = simulate(SynthConfig(events=events, levels=10, seed=1))
     simulate_s = time.perf_counter() - t0
-    config = EngineConfig(instrument=InstrumentConfig(symbol="SYNTH", tick_size="0.01"))
+    config = with_strategy(EngineConfig(instrument=InstrumentConfig(
+        symbol="SYNTH", tick_size="0.01")), "imbalance_momentum")
     instrument = config.instrument.spec()
     t0 = time.perf_counter()
     batch = decode(day.messages, day.orderbook, instrument, source="synthetic")
@@ -187,11 +188,18 @@ def bench_core(events: int) -> dict:
     from_python = dataclasses.replace(config, replay=dataclasses.replace(config.replay,
                                                                      compiled_loop=False))
     python_rate, _ = bench_pipeline(batch, from_python, repeats=1)
-    # A strategy from a file outside the packages, and one on the Python contract.
-    example_rate = None
+    # A strategy from a file outside the packages, and one on the Python contract. Each
+    # also without entries, where only the decision path is timed: a built-in against it.
+    example_rate = example_quiet_rate = None
+    quiet_builtin = dataclasses.replace(config, strategy=dataclasses.replace(
+        config.strategy, threshold=0.999))
+    builtin_quiet_rate, _ = bench_pipeline(batch, quiet_builtin, repeats=1)
     if EXAMPLE.exists():
-        example_rate, _ = bench_pipeline(
-            batch, with_strategy(config, f"{EXAMPLE}:MicropriceMomentum"), repeats=1)
+        example = with_strategy(config, f"{EXAMPLE}:MicropriceMomentum")
+        example_rate, _ = bench_pipeline(batch, example, repeats=1)
+        example_quiet_rate, _ = bench_pipeline(batch, dataclasses.replace(
+            example, strategy=dataclasses.replace(example.strategy, min_lean_bps=1e9)),
+            repeats=1)
     silent = Engine(config, instrument, strategy=_Silent())
     t0 = time.perf_counter()
     run(silent, [ReplaySession("synthetic", batch)], config.replay.chunk_events)
@@ -210,8 +218,13 @@ def bench_core(events: int) -> dict:
         "pipeline_python_decisions_events_per_s": round(python_rate, 1),
         "pipeline_example_strategy_events_per_s": (round(example_rate, 1) if example_rate
                                                    else None),
+        "pipeline_no_entries_builtin_events_per_s": round(builtin_quiet_rate, 1),
+        "pipeline_no_entries_example_events_per_s": (round(example_quiet_rate, 1)
+                                                     if example_quiet_rate else None),
         "pipeline_python_contract_events_per_s": round(python_contract_rate, 1),
-        "python_decisions": engine.latency.summary()["features"]["count"],
+        # Carried out in Python: the loop's decisions that emitted intents, and those
+        # taken from Python (risk due, orders in flight).
+        "python_decisions": engine.latency.summary()["end_to_end"]["count"],
         "n_features": len(engine.schema.names),
         **blocks,
         "decode_events_per_s": round(len(batch) / decode_s, 1),
@@ -234,7 +247,11 @@ def format_table(result: dict) -> str:
         f"{'  the same, every decision in Python':<34}"
         f"{result['pipeline_python_decisions_events_per_s']:>16,.0f}",
         *([f"{'  example strategy, from its file':<34}"
-           f"{result['pipeline_example_strategy_events_per_s']:>16,.0f}"]
+           f"{result['pipeline_example_strategy_events_per_s']:>16,.0f}",
+           f"{'  no entries: built-in momentum':<34}"
+           f"{result['pipeline_no_entries_builtin_events_per_s']:>16,.0f}",
+           f"{'  no entries: example strategy':<34}"
+           f"{result['pipeline_no_entries_example_events_per_s']:>16,.0f}"]
           if result["pipeline_example_strategy_events_per_s"] else []),
         f"{'  a Python on_decision strategy':<34}"
         f"{result['pipeline_python_contract_events_per_s']:>16,.0f}",

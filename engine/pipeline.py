@@ -15,6 +15,11 @@ from time import perf_counter_ns
 
 import numpy as np
 
+from engine.book import H_ASK_LEVELS
+from engine.book import H_BASE
+from engine.book import H_BEST_ASK
+from engine.book import H_BEST_BID
+from engine.book import H_BID_LEVELS
 from engine.book import L2Book
 from engine.bus import Bus
 from engine.bus import Topic
@@ -23,7 +28,6 @@ from engine.config import EngineConfig
 from engine.decision_loop import DecisionIO
 from engine.decision_loop import Market
 from engine.decision_loop import control_dtype
-from engine.decision_loop import fill_decision
 from engine.decision_loop import model_arrays
 from engine.decision_loop import next_decision_after
 from engine.errors import ConfigError
@@ -295,21 +299,16 @@ class Engine:
 
     def _fill_account(self) -> None:
         pf = self.portfolio
-        a = self._account[0]
         first, fees0, _ = self._session_start
         entry = pf.avg_entry_mid_ticks() if pf.position else None
-        a["position"] = pf.position
-        a["open_lots"] = self.execution.in_flight_lots()
-        a["opened_ns"] = NO_TIME if pf.opened_ns is None else pf.opened_ns
-        a["cash"] = pf.cash
-        a["start_equity2"] = self.marks[first - 1].equity2 if first else 0
-        a["entry_mid"] = np.nan if entry is None else entry
-        a["money"] = self._money
-        a["fees_today"] = pf.fees - fees0
-        a["stop_loss_ticks"] = self.config.risk.stop_loss_ticks
-        a["daily_loss_limit"] = self.config.risk.daily_loss_limit
-        a["halted"] = self.halted is not None
-        a["killed"] = self.killed
+        # One tuple assignment: a record's fields set one by one cost ~0.7 µs each.
+        self._account[0] = (
+            pf.position, self.execution.in_flight_lots(),
+            NO_TIME if pf.opened_ns is None else pf.opened_ns, pf.cash,
+            self.marks[first - 1].equity2 if first else 0,
+            np.nan if entry is None else entry, self._money, pf.fees - fees0,
+            self.config.risk.stop_loss_ticks, self.config.risk.daily_loss_limit,
+            self.halted is not None, self.killed)
 
     def _io(self) -> DecisionIO:
         open_orders = self.execution.open_orders()
@@ -355,11 +354,19 @@ class Engine:
 
     def _decide_compiled(self, now: int, prediction: np.ndarray | None) -> list:
         """The strategy's compiled ``decide`` at a Python decision point."""
-        self._fill_account()
         io = self._io()
-        fill_decision(io.decision[0], self.book.hdr, self.book.bid, self.book.ask,
-                      self._account[0], now)
-        row = np.ascontiguousarray(self.fvec)
+        hdr, pf = self.book.hdr, self.portfolio
+        has_book = bool(hdr[H_BID_LEVELS] and hdr[H_ASK_LEVELS])
+        bid_i, ask_i = int(hdr[H_BEST_BID]), int(hdr[H_BEST_ASK])
+        # As ``decision_loop.fill_decision`` fills it in the loop (an njit call from Python
+        # would cost more than the decision: records are slow to type).
+        self._decision[0] = (
+            now, has_book, hdr[H_BASE] + bid_i if has_book else 0,
+            hdr[H_BASE] + ask_i if has_book else 0, self.book.bid[bid_i] if has_book else 0,
+            self.book.ask[ask_i] if has_book else 0, pf.position,
+            self.execution.in_flight_lots(), NO_TIME if pf.opened_ns is None else pf.opened_ns,
+            self.halted is not None or self.killed)
+        row = self.fvec
         pred = self._no_prediction if prediction is None else prediction
         return self._call_decide(io, row, pred)
 
