@@ -141,7 +141,7 @@ def exit_reason(state: RiskState, now_ns: int, config: RiskConfig) -> str | None
     deadline = holding_deadline_ns(state, config)
     if deadline is not None and now_ns >= deadline:
         return "max_holding"
-    if config.stop_loss_ticks and state.adverse_ticks >= config.stop_loss_ticks:
+    if stop_loss_hit(state.adverse_ticks, config.stop_loss_ticks):
         return "stop_loss"
     return None
 
@@ -160,7 +160,7 @@ def forced_exit(state: RiskState, now_ns: int, config: RiskConfig) -> OrderInten
 
 def halt_reason(state: RiskState, local_time_s: float | None, config: RiskConfig) -> str | None:
     """Whether this session must stop taking new risk now."""
-    if config.daily_loss_limit and state.day_pnl <= -config.daily_loss_limit:
+    if loss_stop_hit(state.day_pnl, config.daily_loss_limit):
         return "daily_loss_stop"
     close = config.session_close_s
     if close is not None and local_time_s is not None and local_time_s >= close:
@@ -199,9 +199,22 @@ def adverse_ticks(entry_mid: float, mid2: int, position: int) -> float:
 
 
 @njit(cache=True)
+def loss_stop_hit(day_pnl: float, daily_loss_limit: float) -> bool:
+    """The daily loss stop's rule (a limit of 0 is off)."""
+    return daily_loss_limit > 0 and day_pnl <= -daily_loss_limit
+
+
+@njit(cache=True)
+def stop_loss_hit(adverse: float, stop_loss_ticks: int) -> bool:
+    """The stop-loss rule (0 ticks is off)."""
+    return stop_loss_ticks > 0 and adverse >= stop_loss_ticks
+
+
+@njit(cache=True)
 def risk_quiet(hdr: np.ndarray, acct) -> bool:
-    """Whether risk neither halts (daily loss stop) nor forces an exit (stop-loss) now, by
-    ``halt_reason`` and ``exit_reason``'s rules on the same ``day_pnl`` and ``adverse_ticks``.
+    """Whether risk neither halts (daily loss stop) nor forces an exit (stop-loss) now: the
+    rules ``halt_reason`` and ``exit_reason`` apply, on the same ``day_pnl`` and
+    ``adverse_ticks``.
     The holding limit and the session close are times, which the engine stops at anyway."""
     if hdr[H_BID_LEVELS] == 0 or hdr[H_ASK_LEVELS] == 0:
         return True  # no mid: no PnL move, no adverse move
@@ -209,11 +222,11 @@ def risk_quiet(hdr: np.ndarray, acct) -> bool:
     if acct.daily_loss_limit > 0 and not acct.halted:  # a halt holds for the session
         pnl = day_pnl(acct.cash, acct.position, mid2, acct.start_equity2, acct.money,
                       acct.fees_today)
-        if pnl <= -acct.daily_loss_limit:
+        if loss_stop_hit(pnl, acct.daily_loss_limit):
             return False
     entry = acct.entry_mid
-    if acct.position != 0 and acct.stop_loss_ticks > 0 and entry == entry:
-        if adverse_ticks(entry, mid2, acct.position) >= acct.stop_loss_ticks:
+    if acct.position != 0 and entry == entry:
+        if stop_loss_hit(adverse_ticks(entry, mid2, acct.position), acct.stop_loss_ticks):
             return False
     return True
 
