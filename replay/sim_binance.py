@@ -191,7 +191,7 @@ class BinanceVenue:
         self._windows: dict[str, _Window] = {}
         self._groups: dict[str, _Group] = {}
         self._next_agg: dict[str, int] = {}
-        self._cache: tuple[int, dict] = (0, {})
+        self._cache: tuple[SimFrame | None, dict] = (None, {})
         self._targets: dict[tuple[str, bool], tuple[str, ...]] = {}
         if prescan is not None:
             self._prescan(prescan, set(symbols))
@@ -367,10 +367,10 @@ class BinanceVenue:
 
     def _payload(self, frame: SimFrame, name: str) -> bytes:
         """The raw payload of the frame on stream ``name``, computed once per frame."""
-        key, cache = self._cache
-        if key != id(frame):
+        held, cache = self._cache
+        if held is not frame:  # held, not id(): a freed frame's id is reused by the next
             cache = {}
-            self._cache = (id(frame), cache)
+            self._cache = (frame, cache)
         out = cache.get(name)
         if out is None:
             _, data, raw = frame.data
