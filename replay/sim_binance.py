@@ -680,9 +680,10 @@ class BinanceVenue:
 def _depth(venue: BinanceVenue, query: dict[str, list[str]]) -> bytes:
     """``GET /api/v3/depth?symbol=BTCUSDT&limit=1000``: ``{"lastUpdateId": 50093239218,
     "bids": [["61837.63000000", "3.78826000"], ...], "asks": [...]}``, the book as of the last
-    frame sent. ``limit`` is 1..5000 (default 100)."""
+    frame sent. ``limit`` defaults to 100; as documented, a limit over 5000 is cut to 5000,
+    and one that is not a positive integer is refused with -1100."""
     symbol = venue._symbol(query)
-    limit = _int(query, "limit", 100, 1, 5000)
+    limit = min(_int(query, "limit", 100, 1, 2**63), 5000)
     if symbol not in venue.books:
         return orjson.dumps({"lastUpdateId": 0, "bids": [], "asks": []})
     if symbol in venue.stale:

@@ -254,11 +254,11 @@ async def test_binance_raw_streams_live_subscriptions_and_rest_errors():
             assert bad == {"code": 0, "msg": "Unknown property", "id": 9}
 
         rest = sim.rest_url + "/api/v3"
-        for limit in ("1", "5000"):
+        for limit in ("1", "5000", "5001", "99999"):  # over 5000: cut to 5000, as documented
             status, kind, body = await get(f"{rest}/depth?symbol=BTCUSDT&limit={limit}")
             assert status == 200 and kind == "application/json"
             assert (len(body["bids"]) == 1) if limit == "1" else (len(body["bids"]) > 40)
-        for limit in ("0", "5001", "abc", "-5", "", "1.5"):
+        for limit in ("0", "abc", "-5", "", "1.5", "1" * 21):
             status, kind, body = await get(f"{rest}/depth?symbol=BTCUSDT&limit={limit}")
             assert (status, kind, body["code"]) == (400, "application/json", -1100), limit
             assert "'limit'" in body["msg"]
