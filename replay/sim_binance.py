@@ -496,8 +496,10 @@ class BinanceVenue:
             raise ApiError(-1121, "Invalid symbol.")
         return symbol.upper()
 
-    def _wanted(self, query: dict[str, list[str]]) -> list[str] | None:
-        """``symbol=X`` or ``symbols=["X","Y"]``; None when neither is given (all)."""
+    def _wanted(self, query: dict[str, list[str]], *, listed_only: bool = False,
+                ) -> list[str] | None:
+        """``symbol=X`` or ``symbols=["X","Y"]``; None when neither is given (all).
+        ``listed_only``: names in ``symbols`` it does not list are dropped, not refused."""
         if "symbol" in query and "symbols" in query:
             raise ApiError(-1128, "Combination of optional parameters invalid.")
         if "symbol" in query:
@@ -512,30 +514,22 @@ class BinanceVenue:
             if not isinstance(names, list) or not names:
                 raise ApiError(-1102, "Mandatory parameter 'symbols' was not sent, was "
                                       "empty/null, or malformed.")
-            for name in names:
-                if str(name).upper() not in self.instruments:
-                    raise ApiError(-1121, "Invalid symbol.")
-            return [str(n).upper() for n in names]
+            names = [str(n).upper() for n in names]
+            if listed_only:
+                return [n for n in names if n in self.instruments]
+            if any(n not in self.instruments for n in names):
+                raise ApiError(-1121, "Invalid symbol.")
+            return names
         return None
 
     def _exchange_info(self, query: dict[str, list[str]]) -> dict:
-        if "symbols" in query and "symbol" not in query:
-            # Names it does not list are left out rather than refused with -1121 as the
-            # venue does, so that a client's own check can name the missing symbol.
-            try:
-                names = orjson.loads(query["symbols"][0])
-            except orjson.JSONDecodeError:
-                names = None
-            if isinstance(names, list):
-                query = {**query, "symbols": [orjson.dumps(
-                    [n for n in names if str(n).upper() in self.instruments]).decode()]}
-                if query["symbols"] == ["[]"]:
-                    return {"timezone": "UTC", "serverTime": time.time_ns() // 1_000_000,
-                            "rateLimits": RATE_LIMITS, "exchangeFilters": [], "symbols": []}
-        wanted = self._wanted(query) or sorted(self.instruments)
+        # ``symbols=[...]`` leaves out names it does not list rather than refusing them with
+        # -1121 as the venue does, so that a client's own check can name the missing symbol.
+        wanted = self._wanted(query, listed_only=True)
+        names = sorted(self.instruments) if wanted is None else wanted
         return {"timezone": "UTC", "serverTime": time.time_ns() // 1_000_000,
                 "rateLimits": RATE_LIMITS, "exchangeFilters": [],
-                "symbols": [_symbol_info(n, self.instruments[n]) for n in wanted]}
+                "symbols": [_symbol_info(n, self.instruments[n]) for n in names]}
 
     def _book_ticker(self, query: dict[str, list[str]]) -> dict | list:
         """``{"symbol": "BTCUSDT", "bidPrice": "61837.63000000", "bidQty": "3.78826000",
