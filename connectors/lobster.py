@@ -108,36 +108,75 @@ def _open_text(path: Path):
     return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
 
 
+INT64_MAX = 2**63 - 1
+MAX_TIME_S = 1_000_000  #: seconds after midnight; more is no trading day (and would overflow)
+TIME_TEXT = 64  #: characters kept of a time field; a longer one is refused, never cut
+
+
 def _first_bad_line(path: Path, columns: int | None, parsers: list) -> tuple[int, str]:
-    """Slow path after a fast parse failed: find the first bad line and say what is wrong."""
-    with _open_text(path) as f:
-        for line_no, row in enumerate(csv.reader(f), start=1):
-            want = columns or len(parsers)
-            if len(row) != want:
-                return line_no, f"expected {want} columns, found {len(row)}"
-            for col, field in enumerate(row):
-                parse = parsers[min(col, len(parsers) - 1)]
+    """Slow path after a fast parse failed: find the first bad line and say what is wrong.
+
+    Reads bytes, so text that is not UTF-8 and a gzip stream cut short are named by line too.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    line_no = 0
+    try:
+        with opener(path, "rb") as f:
+            for line_no, raw in enumerate(f, start=1):
                 try:
-                    parse(field)
-                except ValueError:
-                    return line_no, f"column {col + 1}: {field!r} is not a valid {parse.__name__}"
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return line_no, (f"byte {raw[exc.start:exc.start + 1]!r} at column "
+                                     f"{exc.start + 1} is not UTF-8 text (expected a CSV line of "
+                                     "numbers)")
+                row = next(csv.reader([text]), [])
+                want = columns or len(parsers)
+                if len(row) != want:
+                    return line_no, f"expected {want} columns, found {len(row)}"
+                for col, field in enumerate(row):
+                    parse = parsers[min(col, len(parsers) - 1)]
+                    try:
+                        parse(field)
+                    except ValueError as exc:
+                        return line_no, f"column {col + 1}: {exc}"
+    except (EOFError, OSError) as exc:  # gzip.BadGzipFile is an OSError
+        return line_no + 1, f"the gzip stream is cut short or damaged ({exc})"
     return 0, "unreadable"
 
 
 def _time_ns(field: str) -> int:
-    """Seconds after midnight as text, to integer ns without float rounding."""
+    """Seconds after midnight as text, to integer ns without float rounding.
+
+    More than nine decimals are rounded to the nearest ns, ties to even (LOBSTER's own
+    samples hold times such as ``43002.632812672004``).
+    """
     whole, _, frac = field.strip().partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
-        raise ValueError(field)
-    return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0"))
+    if not whole.isdigit() or (frac and not frac.isdigit()) or not whole.isascii() \
+            or not frac.isascii():
+        raise ValueError(f"{field!r} is not a valid time (expected seconds after midnight, "
+                         "digits with an optional fraction)")
+    if int(whole) >= MAX_TIME_S:
+        raise ValueError(f"time {field!r} is beyond any trading day (expected seconds after "
+                         f"midnight, below {MAX_TIME_S:,})")
+    ns = int(whole) * 1_000_000_000 + int(frac[:9].ljust(9, "0"))
+    rest = frac[9:]
+    if rest and (rest[0] > "5" or (rest[0] == "5" and (rest[1:].strip("0") or ns % 2))):
+        ns += 1
+    return ns
 
 
 def _int(field: str) -> int:
-    return int(field)
-
-
-_time_ns.__name__ = "time (seconds after midnight)"
-_int.__name__ = "integer"
+    """An integer that fits int64 (the engine's ticks, lots and ids)."""
+    text = field.strip()
+    body = text[1:] if text[:1] in "+-" else text
+    if not (body.isascii() and body.isdigit()):
+        raise ValueError(f"{field!r} is not a valid integer (expected digits with an optional "
+                         "sign)")
+    value = int(text)
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ValueError(f"{field!r} is beyond the 64-bit integer range (expected "
+                         f"{-INT64_MAX - 1} to {INT64_MAX})")
+    return value
 
 
 def read_messages(path: str | Path) -> np.ndarray:
@@ -145,33 +184,63 @@ def read_messages(path: str | Path) -> np.ndarray:
 
     Validates what the decoder relies on and names the file and line of the first problem.
     """
+    return read_messages_counted(path)[0]
+
+
+def read_messages_counted(path: str | Path) -> tuple[np.ndarray, int]:
+    """``read_messages`` and how many times had more than nine decimals (rounded to ns)."""
     path = Path(path)
-    dtype = [("t", "U24")] + [(f"c{i}", np.int64) for i in range(1, MESSAGE_COLUMNS)]
+    parsers = [_time_ns] + [_int] * 5
+    _refuse_empty(path, "message")
+    dtype = [("t", f"U{TIME_TEXT}")] + [(f"c{i}", np.int64) for i in range(1, MESSAGE_COLUMNS)]
     try:
         raw = np.loadtxt(path, delimiter=",", dtype=dtype, ndmin=1)
-    except ValueError:
-        line, why = _first_bad_line(path, MESSAGE_COLUMNS, [_time_ns] + [_int] * 5)
+    except (ValueError, EOFError, OSError):
+        line, why = _first_bad_line(path, MESSAGE_COLUMNS, parsers)
         raise DataError(str(path), line, why) from None
     out = np.empty((raw.shape[0], MESSAGE_COLUMNS), dtype=np.int64)
     for i in range(1, MESSAGE_COLUMNS):
         out[:, i] = raw[f"c{i}"]
     try:
-        out[:, M_TIME] = _parse_times(raw["t"])
-    except ValueError:
-        line, why = _first_bad_line(path, MESSAGE_COLUMNS, [_time_ns] + [_int] * 5)
+        out[:, M_TIME], rounded = _parse_times(raw["t"])
+    except (ValueError, OverflowError):
+        line, why = _first_bad_line(path, MESSAGE_COLUMNS, parsers)
         raise DataError(str(path), line, why) from None
     _validate_messages(out, str(path))
-    return out
+    return out, rounded
 
 
-def _parse_times(texts: np.ndarray) -> np.ndarray:
-    """Vectorised exact split of ``seconds.fraction`` strings into ns."""
+def _refuse_empty(path: Path, kind: str) -> None:
+    """An empty file would replay as an empty day and exit 0: refuse it by name."""
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            head = f.read(1 << 16)
+    except (EOFError, OSError) as exc:
+        raise DataError(str(path), 1, f"the gzip stream is cut short or damaged ({exc})") \
+            from None
+    if not head.strip():
+        raise DataError(str(path), 0, f"empty file (expected LOBSTER {kind} rows)")
+
+
+def _parse_times(texts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Vectorised exact split of ``seconds.fraction`` strings into ns; times with more than
+    nine decimals are rounded one by one (``_time_ns``). Returns (ns, how many rounded)."""
+    if (np.char.str_len(texts) >= TIME_TEXT).any():
+        raise ValueError("a time too long to be read whole")
     parts = np.char.partition(texts, ".")
+    digits = np.char.isdigit(parts[:, 0]) & (np.char.isdigit(parts[:, 2])
+                                              | (np.char.str_len(parts[:, 2]) == 0))
+    if not digits.all():  # astype would take signs and spaces, "5.-1" as -0.1 s
+        raise ValueError("a time that is not digits")
     whole = parts[:, 0].astype(np.int64)
-    frac = np.char.ljust(parts[:, 2], 9, "0")
-    if (np.char.str_len(parts[:, 2]) > 9).any():
-        raise ValueError("more than 9 decimals")
-    return whole * 1_000_000_000 + frac.astype(np.int64)
+    if (whole >= MAX_TIME_S).any() or (whole < 0).any():
+        raise ValueError("time out of range")
+    long = np.char.str_len(parts[:, 2]) > 9
+    frac = np.char.ljust(np.where(long, "0", parts[:, 2]), 9, "0")
+    ns = whole * 1_000_000_000 + frac.astype(np.int64)
+    for i in np.flatnonzero(long):
+        ns[i] = _time_ns(str(texts[i]))
+    return ns, int(long.sum())
 
 
 def _validate_messages(msgs: np.ndarray, path: str) -> None:
@@ -210,9 +279,10 @@ def _validate_messages(msgs: np.ndarray, path: str) -> None:
 def read_orderbook(path: str | Path, levels: int = 0) -> np.ndarray:
     """Parse an orderbook file into an int64 (n, 4*levels) array."""
     path = Path(path)
+    _refuse_empty(path, "orderbook")
     try:
         ob = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
-    except ValueError:
+    except (ValueError, EOFError, OSError):
         line, why = _first_bad_line(path, 4 * levels or None, [_int])
         raise DataError(str(path), line, why) from None
     if ob.shape[1] % 4 or (levels and ob.shape[1] != 4 * levels):
@@ -378,6 +448,7 @@ class LobsterDay:
     orderbook: np.ndarray  # int64 (n, 4L)
     events: np.ndarray  # event_dtype
     session_start_ns: int  # epoch ns of local midnight
+    times_rounded: int = 0  # message times with more than nine decimals, rounded to ns
 
     @property
     def levels(self) -> int:
@@ -417,9 +488,9 @@ def load_day(pair: LobsterPair, instrument: InstrumentSpec | None = None,
              tz: str = EXCHANGE_TZ) -> LobsterDay:
     """Read, validate and decode one LOBSTER pair."""
     instrument = instrument or lobster_instrument(pair.ticker)
-    messages = read_messages(pair.message)
+    messages, rounded = read_messages_counted(pair.message)
     orderbook = read_orderbook(pair.orderbook, pair.levels)
     offset = session_offset_ns(pair.date, tz)
     events = decode(messages, orderbook, instrument, source=str(pair.message),
                     ts_offset_ns=offset)
-    return LobsterDay(pair, messages, orderbook, events, offset)
+    return LobsterDay(pair, messages, orderbook, events, offset, rounded)

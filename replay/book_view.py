@@ -8,6 +8,7 @@ book after the last message stamped at or before it (default: the end of the dat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,14 @@ class BookView:
     bids: list[list[float]]  #: [[price, size], ...] best first, in the venue's units
     asks: list[list[float]]
     synced: bool = True
+    input: dict | None = None  #: decoder counters worth telling (LOBSTER: times_rounded)
 
     def as_dict(self) -> dict:
-        return {"symbol": self.symbol, "ts_ns": self.ts_ns, "bids": self.bids,
-                "asks": self.asks}
+        out = {"symbol": self.symbol, "ts_ns": self.ts_ns, "bids": self.bids,
+               "asks": self.asks}
+        if self.input:
+            out["input"] = self.input
+        return out
 
     def text(self) -> str:
         when = dt.datetime.fromtimestamp(self.ts_ns / 1e9, dt.UTC).isoformat(
@@ -122,8 +127,10 @@ def _lobster_book(path: Path, at_ns: int | None, levels: int) -> BookView:
     pairs = find_pairs(path)
     days = [load_day(pair, lobster_instrument(pair.ticker)) for pair in pairs]
     ticker = pairs[-1].ticker
-    return _book_of_sessions([(str(d.pair.message), d.events) for d in days],
-                             lobster_instrument(ticker), ticker, at_ns, levels)
+    out = _book_of_sessions([(str(d.pair.message), d.events) for d in days],
+                            lobster_instrument(ticker), ticker, at_ns, levels)
+    rounded = sum(d.times_rounded for d in days)
+    return dataclasses.replace(out, input={"times_rounded": rounded}) if rounded else out
 
 
 def _historical_book(data: list[str | Path], venue: VenueConfig, symbol: str | None,

@@ -34,12 +34,16 @@ class CheckResult:
     message_mismatches: int  # type 1-4 messages whose size change was not their signed size
     first_mismatch_line: int | None
     events_per_s: float
+    times_rounded: int = 0  # message times with more than nine decimals, rounded to ns
 
     def as_dict(self) -> dict:
-        return {"events": self.events, "mismatches": self.mismatches,
-                "message_mismatches": self.message_mismatches,
-                "first_mismatch_line": self.first_mismatch_line,
-                "events_per_s": self.events_per_s}
+        out = {"events": self.events, "mismatches": self.mismatches,
+               "message_mismatches": self.message_mismatches,
+               "first_mismatch_line": self.first_mismatch_line,
+               "events_per_s": self.events_per_s}
+        if self.times_rounded:  # only when it happened: the usual output stays as it was
+            out["times_rounded"] = self.times_rounded
+        return out
 
 
 @njit(cache=True)
@@ -106,6 +110,6 @@ def check_day(day: LobsterDay, units_per_tick: int) -> CheckResult:
     elapsed = time.perf_counter() - start
     n = len(day.events)
     return CheckResult(n, int(rows), int(msgs), int(first) or None,
-                       round(n / elapsed, 1) if elapsed > 0 else float("inf"))
+                       round(n / elapsed, 1) if elapsed > 0 else float("inf"), day.times_rounded)
 
 

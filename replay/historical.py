@@ -36,10 +36,12 @@ class HistoricalData:
     instrument: InstrumentSpec
     sources: list[str]  #: names listed in the report
     sessions: Iterable[ReplaySession]  #: decoded lazily for LOBSTER folders
-    info: dict = field(default_factory=dict)  #: decoder counters (empty for LOBSTER)
+    #: decoder counters (LOBSTER: only ``times_rounded``, filled as sessions decode)
+    info: dict = field(default_factory=dict)
 
     def report_input(self) -> dict:
-        """What the report says about the input (nothing for LOBSTER, as before)."""
+        """What the report says about the input (nothing for a LOBSTER day that needed no
+        rounding, as before)."""
         return {"format": self.format, "symbol": self.instrument.symbol, **self.info} \
             if self.info else {}
 
@@ -90,19 +92,27 @@ def open_historical(paths: list[str | Path], config: EngineConfig, *,
                            for d in days], info)
 
 
-def lobster_sessions(path: str | Path, instrument: InstrumentSpec) -> Iterable[ReplaySession]:
-    """One session per LOBSTER pair, decoded as the player reaches it."""
+def lobster_sessions(path: str | Path, instrument: InstrumentSpec,
+                     info: dict | None = None) -> Iterable[ReplaySession]:
+    """One session per LOBSTER pair, decoded as the player reaches it.
+
+    ``info`` (the report's input counters) gets ``times_rounded`` when a message time had
+    more than nine decimals; it is filled as sessions decode, before the report is built.
+    """
     from connectors.lobster import load_day
 
     for pair in find_pairs(path):
         day = load_day(pair, instrument)
+        if info is not None and day.times_rounded:
+            info["times_rounded"] = info.get("times_rounded", 0) + day.times_rounded
         yield ReplaySession(str(pair.message), day.events, utc_offset_ns(pair.date))
 
 
 def _lobster(path: str | Path, instrument: InstrumentSpec) -> HistoricalData:
     pairs = find_pairs(path)
+    info: dict = {}
     return HistoricalData("lobster", instrument, [p.message.name for p in pairs],
-                          lobster_sessions(path, instrument))
+                          lobster_sessions(path, instrument, info), info)
 
 
 __all__ = ["HISTORICAL", "HistoricalData", "historical_format", "lobster_sessions",
