@@ -19,6 +19,10 @@ from engine.instrument import InstrumentSpec
 
 #: Returned by ``scan_values`` for a value off the grid or not a plain decimal.
 BAD_VALUE = -1
+INT64_MAX = 2**63 - 1
+_LIMIT = INT64_MAX // 10  #: a value above this cannot take one more digit in int64
+_NOT_NUMBERS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                "-infinity"}
 
 
 @njit(cache=True)
@@ -38,6 +42,8 @@ def scan_values(buf: np.ndarray, exp: int, steps: np.ndarray, out: np.ndarray) -
                 return -(n + 1)
             f = frac if frac >= 0 else 0
             while f < exp:
+                if v > _LIMIT:  # the scaled value would wrap around int64
+                    return -(n + 1)
                 v *= 10
                 f += 1
             step = steps[n % nsteps]
@@ -58,6 +64,8 @@ def scan_values(buf: np.ndarray, exp: int, steps: np.ndarray, out: np.ndarray) -
                 if c != 48:  # a nonzero digit finer than the grid
                     return -(n + 1)
                 continue
+            if v > _LIMIT or (v == _LIMIT and c - 48 > INT64_MAX % 10):
+                return -(n + 1)  # more digits than int64 holds: refused, never wrapped
             v = v * 10 + (c - 48)
             if frac >= 0:
                 frac += 1
@@ -92,18 +100,40 @@ class Grid:
     def _scan(self, values: list[str], steps: np.ndarray) -> np.ndarray:
         if len(values) > self._out.shape[0]:
             self._out = np.empty(2 * len(values), dtype=np.int64)
-        buf = (",".join(values) + ",").encode() if values else b""
-        n = scan_values(np.frombuffer(buf, dtype=np.uint8), self.exp, steps, self._out)
-        if n >= 0 and n != len(values):  # a value held a comma
-            n = -(len(values) + 1) if n > len(values) else -(n + 1)
+        try:
+            buf = (",".join(values) + ",").encode() if values else b""
+        except TypeError:  # a JSON number or null where the venue sends a string
+            n = -(next(i for i, v in enumerate(values) if not isinstance(v, str)) + 1)
+        else:
+            # A value holding a comma would shift every later value (and write past ``out``).
+            n = -(next(i for i, v in enumerate(values) if "," in v) + 1) \
+                if buf.count(b",") != len(values) else \
+                scan_values(np.frombuffer(buf, dtype=np.uint8), self.exp, steps, self._out)
         if n < 0:
             k = min(-n - 1, len(values) - 1)
             what = ("price", "size")[k % 2] if steps is self._pair_steps else (
                 "price" if steps is self._px_steps else "size")
-            grid = self.spec.tick_size if what == "price" else self.spec.lot_size
-            raise ValueError(f"{self.spec.symbol}: {what} {values[k]!r} is not a decimal on "
-                             f"the grid {grid}")
+            raise ValueError(self._refusal(values[k], what))
         return self._out[:n]
+
+    def _refusal(self, value: object, what: str) -> str:
+        """Why ``value`` was refused: named with the value, the grid and what was expected."""
+        grid = format(self.spec.tick_size if what == "price" else self.spec.lot_size, "f")
+        head = f"{self.spec.symbol}: {what} {value!r} is not a decimal on the grid {grid}"
+        if not isinstance(value, str):
+            return f"{head} (expected a decimal string, found {type(value).__name__})"
+        text = value.strip()
+        whole, _, frac = text.partition(".")
+        if text.lower() in _NOT_NUMBERS:
+            return f"{head} (NaN or infinity; expected a finite non-negative decimal)"
+        if not (whole.isascii() and whole.isdigit() and (not frac or (frac.isascii()
+                                                                     and frac.isdigit()))):
+            return f"{head} (expected digits with an optional decimal point)"
+        # Values are read as integers of 10**-exp (the finest of tick and lot decimals).
+        largest = Decimal(INT64_MAX).scaleb(-self.exp)
+        if Decimal(text) > largest:
+            return f"{head} (beyond the 64-bit range: expected at most {largest})"
+        return f"{head} (expected a whole multiple of {grid})"
 
     def pairs(self, levels: list) -> tuple[np.ndarray, np.ndarray]:
         """``(px_ticks, qty_lots)`` arrays (new copies) for ``[[price, size], ...]``."""
@@ -127,6 +157,8 @@ class Grid:
 
     def _one(self, value: str, step: int, what: str) -> int:
         """One value in plain Python: cheaper than a scan call for a single string."""
+        if not isinstance(value, str):
+            raise ValueError(self._refusal(value, what))
         whole, _, frac = value.partition(".")
         exp = self.exp
         if len(frac) > exp and frac[exp:].strip("0") == "":
@@ -134,11 +166,9 @@ class Grid:
         digits = whole + frac
         if whole and len(frac) <= exp and digits.isascii() and digits.isdigit():
             units, rest = divmod(int(whole + frac.ljust(exp, "0")), step)
-            if not rest:
+            if not rest and units <= INT64_MAX:
                 return units
-        grid = self.spec.tick_size if what == "price" else self.spec.lot_size
-        raise ValueError(f"{self.spec.symbol}: {what} {value!r} is not a decimal on the grid "
-                         f"{grid}")
+        raise ValueError(self._refusal(value, what))
 
 
 def infer_grid(prices: list[str], sizes: list[str], symbol: str) -> InstrumentSpec:

@@ -109,8 +109,9 @@ def _open_text(path: Path):
 
 
 INT64_MAX = 2**63 - 1
+MAX_VALUE = 10**15  #: largest size or price accepted: sums of levels stay far inside int64
 MAX_TIME_S = 1_000_000  #: seconds after midnight; more is no trading day (and would overflow)
-TIME_TEXT = 64  #: characters kept of a time field; a longer one is refused, never cut
+TIME_TEXT = 64  #: characters the fast read keeps of a time; longer ones are read again whole
 
 
 def _first_bad_line(path: Path, columns: int | None, parsers: list) -> tuple[int, str]:
@@ -202,7 +203,10 @@ def read_messages_counted(path: str | Path) -> tuple[np.ndarray, int]:
     for i in range(1, MESSAGE_COLUMNS):
         out[:, i] = raw[f"c{i}"]
     try:
-        out[:, M_TIME], rounded = _parse_times(raw["t"])
+        if (np.char.str_len(raw["t"]) >= TIME_TEXT).any():  # the fast read may have cut it
+            out[:, M_TIME], rounded = _times_of_lines(path)
+        else:
+            out[:, M_TIME], rounded = _parse_times(raw["t"])
     except (ValueError, OverflowError):
         line, why = _first_bad_line(path, MESSAGE_COLUMNS, parsers)
         raise DataError(str(path), line, why) from None
@@ -222,11 +226,17 @@ def _refuse_empty(path: Path, kind: str) -> None:
         raise DataError(str(path), 0, f"empty file (expected LOBSTER {kind} rows)")
 
 
+def _times_of_lines(path: Path) -> tuple[np.ndarray, int]:
+    """Every line's time read whole, for files with times longer than the fast read keeps."""
+    with _open_text(path) as f:
+        texts = [line.partition(",")[0] for line in f if line.strip()]
+    ns = np.array([_time_ns(t) for t in texts], dtype=np.int64)
+    return ns, sum(len(t.strip().partition(".")[2]) > 9 for t in texts)
+
+
 def _parse_times(texts: np.ndarray) -> tuple[np.ndarray, int]:
     """Vectorised exact split of ``seconds.fraction`` strings into ns; times with more than
     nine decimals are rounded one by one (``_time_ns``). Returns (ns, how many rounded)."""
-    if (np.char.str_len(texts) >= TIME_TEXT).any():
-        raise ValueError("a time too long to be read whole")
     parts = np.char.partition(texts, ".")
     digits = np.char.isdigit(parts[:, 0]) & (np.char.isdigit(parts[:, 2])
                                               | (np.char.str_len(parts[:, 2]) == 0))
@@ -256,6 +266,13 @@ def _validate_messages(msgs: np.ndarray, path: str) -> None:
     if bad.any():
         i = first(bad)
         raise DataError(path, i + 1, f"negative size {msgs[i, M_SIZE]}")
+    for col, what in ((M_SIZE, "size"), (M_PRICE, "price")):
+        bad = np.abs(msgs[:, col]) > MAX_VALUE  # level sums must not wrap around int64
+        if bad.any():
+            i = first(bad)
+            raise DataError(path, i + 1, f"{what} {msgs[i, col]} is beyond {MAX_VALUE:,} "
+                            f"(expected a {what} of {'shares' if col == M_SIZE else 'USD x 10000'}"
+                            " that level sums can hold)")
     trading = types != 7
     bad = trading & (msgs[:, M_SIZE] == 0)
     if bad.any():
@@ -292,6 +309,12 @@ def read_orderbook(path: str | Path, levels: int = 0) -> np.ndarray:
     if (sizes < 0).any():
         i = int(np.flatnonzero((sizes < 0).any(axis=1))[0])
         raise DataError(str(path), i + 1, "negative size")
+    big = (np.abs(ob) > MAX_VALUE).any(axis=1)
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        value = int(ob[i][np.abs(ob[i]) > MAX_VALUE][0])
+        raise DataError(str(path), i + 1, f"{value} is beyond {MAX_VALUE:,} (expected prices in "
+                        "USD x 10000, sizes in shares, empty slots +-9999999999)")
     return ob
 
 

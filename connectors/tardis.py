@@ -68,6 +68,7 @@ KIND_COLUMNS = {
     "quotes": ("ask_amount", "ask_price", "bid_price", "bid_amount"),
 }
 US = 1000  #: ns per µs
+MAX_US = (2**63 - 1) // US  #: the latest µs time whose ns still fits in int64
 
 
 def tardis_kind(header: list[str]) -> str | None:
@@ -129,6 +130,13 @@ def read_tardis(path: str | Path) -> TardisFile:
     symbols, symbol_idx = labels(table["symbol"])
     out = TardisFile(path, kind, exchanges[0] if exchanges else "", symbols, symbol_idx,
                      ints(table["timestamp"]), ints(table["local_timestamp"]), [], [])
+    for column, values in (("timestamp", out.timestamp), ("local_timestamp",
+                                                           out.local_timestamp)):
+        bad = np.flatnonzero((values < 0) | (values > MAX_US))
+        if bad.size:  # µs become ns: a larger value would wrap around int64
+            i = int(bad[0])
+            raise DataError(name, line_of(i), f"{column} {values[i]} is outside 0..{MAX_US} "
+                            "(expected µs since the Unix epoch)")
     if kind == "quotes":
         price_cols, amount_cols = ["ask_price", "bid_price"], ["ask_amount", "bid_amount"]
     elif kind.startswith("book_snapshot_"):

@@ -30,6 +30,7 @@ from engine.events import BOOK_DELTA
 #: Exponent of an empty cell in ``DecimalColumn.exp``.
 EMPTY = -1
 _MAX_MANTISSA = 10**17  #: mantissas stop here, so a scaled value always fits in int64
+_MAX_DECIMALS = 18  #: more decimals than this cannot be scaled within int64
 
 
 def is_gzip(path: Path) -> bool:
@@ -94,6 +95,9 @@ def _first_bad_line(path: Path, header: list[str], types: dict[str, pa.DataType]
                 value = row[col]
                 if pa.types.is_integer(kind):
                     ok = value.lstrip("-").isdigit()
+                    if ok and not -2**63 <= int(value) < 2**63:
+                        return line_no, (f"column {header[col]}: {value!r} is beyond the 64-bit "
+                                         f"integer range (expected {-2**63} to {2**63 - 1})")
                 elif pa.types.is_boolean(kind):
                     ok = value.lower() in ("true", "false")
                 else:
@@ -136,10 +140,12 @@ def _split_decimals(data: np.ndarray, offsets: np.ndarray, mant: np.ndarray, exp
                     v *= 10
                     frac += 1
                     zeros -= 1
+                    if v >= _MAX_MANTISSA or frac > _MAX_DECIMALS:
+                        return k
                 v = v * 10 + (c - 48)
                 if frac >= 0:
                     frac += 1
-                if v >= _MAX_MANTISSA:
+                if v >= _MAX_MANTISSA or frac > _MAX_DECIMALS:  # exp is an int8
                     return k
             else:
                 return k
@@ -148,6 +154,24 @@ def _split_decimals(data: np.ndarray, offsets: np.ndarray, mant: np.ndarray, exp
         mant[k] = v
         exp[k] = frac if frac > 0 else 0
     return -1
+
+
+_NOT_NUMBERS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                "-infinity"}
+
+
+def refusal(name: str, value: str) -> str:
+    """Why a decimal cell was refused, with the value and what was expected."""
+    head = f"{name} {value!r} is not a plain non-negative decimal"
+    text = value.strip()
+    if text.lower() in _NOT_NUMBERS:
+        return f"{head} (NaN or infinity; expected a finite decimal such as 7541.38)"
+    whole, _, frac = text.partition(".")
+    if whole.isascii() and whole.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
+        return (f"{head} (more digits than fit in 64 bits: expected at most "
+                f"{len(str(_MAX_MANTISSA)) - 1} significant digits and {_MAX_DECIMALS} "
+                "decimals)")
+    return f"{head} (expected digits with an optional decimal point, such as 7541.38)"
 
 
 def string_chunks(column: pa.ChunkedArray):
@@ -179,8 +203,7 @@ class DecimalColumn:
             bad = _split_decimals(raw, off, self.mant, self.exp, start)
             if bad >= 0:
                 value = column[bad].as_py()
-                raise DataError(path, line_of(bad), f"{name} {value!r} is not a plain "
-                                "non-negative decimal")
+                raise DataError(path, line_of(bad), refusal(name, value))
             start += len(off) - 1
 
     @property
@@ -201,12 +224,15 @@ class DecimalColumn:
     def _scaled(self, mant: np.ndarray, exp: np.ndarray, top: int,
                 rows: np.ndarray) -> np.ndarray:
         shift = (top - exp).astype(np.int64)
-        factor = np.power(np.int64(10), shift)
+        factor = np.power(np.int64(10), np.minimum(shift, 18))  # 10**19 would wrap
         over = (shift > 18) | (mant > np.iinfo(np.int64).max // factor)
         if over.any():
-            i = int(rows[np.flatnonzero(over)[0]])
-            raise DataError(self.path, line_of(i), f"{self.name}: too many digits for "
-                            f"{top} decimals")
+            j = int(np.flatnonzero(over)[0])
+            i = int(rows[j])
+            value = Decimal(f"{mant[j]}e-{exp[j]}").normalize()
+            raise DataError(self.path, line_of(i), f"{self.name} {value:f} has too many digits "
+                            f"for {top} decimals (expected a value below "
+                            f"{Decimal(np.iinfo(np.int64).max).scaleb(-top):f})")
         return mant * factor
 
     def units(self, step: Decimal, *, what: str = "") -> np.ndarray:
