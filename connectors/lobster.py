@@ -24,6 +24,7 @@ import datetime as dt
 import gzip
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -446,8 +447,22 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
     return n_out, 0, 0
 
 
-_PROBLEMS = {1: "price is off the instrument's tick grid",
-             2: "the message removes more than the level's size in the previous orderbook row"}
+_PROBLEMS = {2: "the message removes more than the level's size in the previous orderbook row"}
+
+
+def off_grid(message: np.ndarray, row: np.ndarray, instrument: InstrumentSpec) -> str:
+    """What is off the tick grid on this line (the message's price or its orderbook row's),
+    the tick, and the setting that fixes it."""
+    upt = instrument.raw_units_per_tick
+    prices = [int(message[M_PRICE])] + [int(p) for p in row[0::2]
+                                         if p not in (EMPTY_ASK, EMPTY_BID)]
+    price = next((p for p in prices if p % upt), prices[0])
+    where = "the message's" if price == message[M_PRICE] and price % upt else "its orderbook row's"
+    return (f"price is off the instrument's tick grid: {where} price {price} "
+            f"(${Decimal(price) / instrument.price_scale}) is not a multiple of the tick "
+            f"{instrument.tick_size} ({upt} LOBSTER units of $0.0001); set [instrument] "
+            "tick_size = \"0.0001\" in the --config file (LOBSTER's own unit, on which every "
+            "LOBSTER price lies), or check-book --tick-size 0.0001")
 
 
 def session_offset_ns(date: str, tz: str = EXCHANGE_TZ) -> int:
@@ -490,6 +505,9 @@ def decode(messages: np.ndarray, orderbook: np.ndarray, instrument: InstrumentSp
     upt = instrument.raw_units_per_tick
     scratch = np.zeros(0, dtype=event_dtype)
     count, line, problem = _decode(messages, orderbook, upt, levels, ts_offset_ns, scratch, True)
+    if problem == 1:
+        raise DataError(source, line, off_grid(messages[line - 1], orderbook[line - 1],
+                                               instrument))
     if problem:
         raise DataError(source, line, _PROBLEMS[problem])
     events = np.zeros(count, dtype=event_dtype)

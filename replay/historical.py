@@ -7,7 +7,8 @@ source names for the report and the decoder's input counters. Replay, ``obflow b
 works everywhere. Venue captures and recordings are not historical files: they replay
 through the live feed code (``replay.venue_replay``).
 
-Instruments: LOBSTER takes the config's ``[instrument]``; Tardis and Algoseek take
+Instruments: LOBSTER takes the config's ``[instrument]`` (LOBSTER's own $0.0001 unit when
+the config sets none); Tardis and Algoseek take
 ``[venue.instruments.SYMBOL]`` when the config has it, else the tick and lot inferred from
 the file; an event Parquet file carries the instrument it was decoded with.
 """
@@ -22,8 +23,10 @@ from pathlib import Path
 from connectors.lobster import find_pairs
 from connectors.lobster import utc_offset_ns
 from engine.config import EngineConfig
+from engine.config import InstrumentConfig
 from engine.errors import DataError
 from engine.instrument import InstrumentSpec
+from engine.instrument import lobster_instrument
 from replay.player import ReplaySession
 from replay.sources import detect_format
 
@@ -65,7 +68,7 @@ def open_historical(paths: list[str | Path], config: EngineConfig, *,
         raise DataError(",".join(map(str, paths)), 0, "not one historical data set (a LOBSTER "
                         "file or folder, Tardis or Algoseek files, or one event Parquet file)")
     if fmt == "lobster":
-        return _lobster(paths[0], config.instrument.spec())
+        return _lobster(paths[0], lobster_spec(config))
     if fmt == "parquet":
         from replay.event_parquet import read_events
 
@@ -108,6 +111,15 @@ def lobster_sessions(path: str | Path, instrument: InstrumentSpec,
         yield ReplaySession(str(pair.message), day.events, utc_offset_ns(pair.date))
 
 
+def lobster_spec(config: EngineConfig) -> InstrumentSpec:
+    """The config's ``[instrument]``, or LOBSTER's own price unit (tick $0.0001) when the
+    config leaves the table at its defaults: every LOBSTER price lies on that grid, half-cent
+    hidden executions included, so a day replays without a config."""
+    if config.instrument == InstrumentConfig():
+        return lobster_instrument(config.instrument.symbol)
+    return config.instrument.spec()
+
+
 def _lobster(path: str | Path, instrument: InstrumentSpec) -> HistoricalData:
     pairs = find_pairs(path)
     info: dict = {}
@@ -116,4 +128,4 @@ def _lobster(path: str | Path, instrument: InstrumentSpec) -> HistoricalData:
 
 
 __all__ = ["HISTORICAL", "HistoricalData", "historical_format", "lobster_sessions",
-           "open_historical"]
+           "lobster_spec", "open_historical"]
