@@ -11,10 +11,10 @@ MODEL_DATA := build/model-data
 
 # numba's cache tracks only the file of each compiled function, not the modules it inlines or
 # whose constants it uses: after any source change, drop the whole cache.
-SOURCES := $(shell find engine connectors replay strategies -name '*.py')
+SOURCES := $(shell find engine connectors replay strategies examples -name '*.py')
 NUMBA_STAMP := build/.numba-cache-stamp
 $(NUMBA_STAMP): $(SOURCES)
-	@find engine connectors replay strategies -name '*.nb[ic]' -delete
+	@find engine connectors replay strategies examples -name '*.nb[ic]' -delete
 	@mkdir -p build && touch $(NUMBA_STAMP)
 
 $(STAMP): pyproject.toml
@@ -32,7 +32,7 @@ demo: $(STAMP) $(NUMBA_STAMP) $(MODEL)/schema.json
 # build/model/metrics.json). Delete build/model to retrain: a model of another feature
 # schema is refused at load.
 $(MODEL)/schema.json: | $(STAMP) $(NUMBA_STAMP)
-	$(BIN)/python -m engine.model.synthetic --out $(MODEL_DATA) --days 4 --events 200000 --seed 11
+	$(BIN)/obflow synth --out $(MODEL_DATA) --days 4 --events 200000 --levels 10 --seed 11
 	$(BIN)/obflow features --data $(MODEL_DATA) --out $(MODEL_DATA)/features.parquet \
 		--config configs/replay_synth.toml --sample 1s --quiet
 	$(BIN)/obflow train --features $(MODEL_DATA)/features.parquet --out $(MODEL) \
@@ -40,6 +40,7 @@ $(MODEL)/schema.json: | $(STAMP) $(NUMBA_STAMP)
 
 test: $(STAMP) $(NUMBA_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 bench: $(STAMP) $(NUMBA_STAMP)

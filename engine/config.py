@@ -17,7 +17,6 @@ from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from connectors.config import VenueConfig
 from engine.errors import ConfigError
 from engine.execution import ExecutionConfig
 from engine.features import ALL_NAMES
@@ -25,6 +24,7 @@ from engine.features import FeatureParams
 from engine.features import FeatureSchema
 from engine.instrument import InstrumentSpec
 from engine.risk import RiskConfig
+from engine.venue_config import VenueConfig
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from decimal import Decimal
 from time import perf_counter_ns
 from time import time_ns
 from typing import Protocol
 
 import numpy as np
 
-from connectors.feed import AuditExpectation
-from connectors.feed import BookBatch
-from connectors.feed import FeedCounters
-from connectors.feed import Invalidated
-from connectors.feed import Output
-from connectors.feed import Quote
 from engine.book import NO_PRICE
 from engine.book import L2Book
 from engine.book import drop_far
@@ -35,6 +28,12 @@ from engine.events import BID
 from engine.events import BOOK_DELTA
 from engine.events import F_SNAPSHOT
 from engine.events import event_dtype as book_dtype
+from engine.feed import AuditExpectation
+from engine.feed import BookBatch
+from engine.feed import FeedCounters
+from engine.feed import Invalidated
+from engine.feed import Output
+from engine.feed import Quote
 from engine.instrument import InstrumentSpec
 
 
@@ -254,10 +253,8 @@ def _snapshot_touch(events: np.ndarray) -> tuple[int | None, int | None]:
 
 
 def warm_up_feed_code() -> None:
-    """Compile (or load) the feed's numba functions before the first frame arrives."""
-    from connectors.grid import Grid
-
-    Grid(InstrumentSpec("WARM", Decimal("0.01"), Decimal("0.001"))).pairs([["1.00", "2.000"]])
+    """Compile (or load) the runner's numba functions before the first frame arrives (the
+    connectors warm their parsers themselves: ``connectors.warmup``)."""
     book = L2Book(capacity=64)
     batch = np.zeros(1, dtype=book_dtype)
     drop_far(batch, 10, 12, 5)

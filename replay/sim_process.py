@@ -20,7 +20,7 @@ class SimProcess:
 
     def __init__(self, venue: str, data: list[Path], *extra: str, speed: str = "0",
                  tls: bool = False) -> None:
-        self.args = [sys.executable, "-m", "engine.cli", "venue-sim", "--venue", venue,
+        self.args = [sys.executable, "-m", "engine.app.cli", "venue-sim", "--venue", venue,
                      "--port", "0", "--speed", speed, *(["--tls"] if tls else []), *extra]
         self.tls = tls
         self.cert: Path | None = None

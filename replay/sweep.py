@@ -22,7 +22,7 @@ from tqdm import tqdm
 from engine.config import EngineConfig
 from engine.errors import ConfigError
 from engine.errors import ObflowError
-from engine.features.matrix import parse_duration_ms
+from engine.features.sampling import parse_duration_ms
 from engine.report import MINUTE_NS
 from engine.report import MINUTES_PER_YEAR
 

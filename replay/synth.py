@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-__all__ = ["SynthConfig", "SynthDay", "simulate", "write_lobster"]
+__all__ = ["SynthConfig", "SynthDay", "business_days", "simulate", "write_days", "write_lobster"]
 
 EMPTY_ASK_PRICE = 9_999_999_999
 EMPTY_BID_PRICE = -9_999_999_999
@@ -692,3 +692,20 @@ def write_lobster(
     with open(book_path, "wb") as fh:
         fh.write(_format_csv(book, False))
     return msg_path, book_path
+
+
+def business_days(n: int, first: str = "2024-01-02") -> list[str]:
+    """``n`` business days from ``first`` (ISO dates): the days of ``obflow synth --days``."""
+    start = np.datetime64(first)
+    return [str(np.busday_offset(start, k, roll="forward")) for k in range(n)]
+
+
+def write_days(out: str | Path, *, days: int, events: int, seed: int, levels: int = 10,
+               ) -> list[Path]:
+    """Write ``days`` LOBSTER pairs into ``out`` (day k seeded ``seed + k``); the message
+    paths."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    return [write_lobster(simulate(SynthConfig(events=events, levels=levels, seed=seed + k)),
+                          out, date=date)[0]
+            for k, date in enumerate(business_days(days))]

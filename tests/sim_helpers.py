@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.app.runtime import LiveSession
+from engine.app.runtime import run_live
 from engine.config import parse_config
 from engine.feed_runner import BookOnly
 from engine.feed_runner import FeedConsumer
 from engine.feed_runner import SymbolRunner
-from engine.runtime import LiveSession
-from engine.runtime import run_live
 from replay.sim_process import SimProcess
 from replay.sources import open_venue_source
 from replay.venue_replay import drive

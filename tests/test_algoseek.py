@@ -250,7 +250,7 @@ def test_round_trip_algoseek_book_equals_the_lobster_book(synth_both):
 
 
 def test_synth_command_writes_algoseek(tmp_path):
-    from engine.cli import main
+    from engine.app.cli import main
 
     assert main(["synth", "--out", str(tmp_path), "--events", "3000", "--format",
                  "algoseek"]) == 0

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from data_paths import shared_file
 
-from engine.cli import main
+from engine.app.cli import main
 from engine.config import load_config
 from engine.errors import DataError
 from replay.backtest import run_replay

@@ -10,7 +10,7 @@ from feature_reference import reference_features
 from connectors.lobster import LobsterPair
 from connectors.lobster import load_day
 from connectors.lobster import utc_offset_ns
-from engine.cli import main
+from engine.app.cli import main
 from engine.config import EngineConfig
 from engine.config import FeaturesConfig
 from engine.config import InstrumentConfig

@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from engine.cli import main
+from engine.app.cli import main
 from replay.sim_process import ROOT
 from replay.sim_process import SimProcess
 
@@ -42,7 +42,7 @@ async def test_live_command_stops_on_sigint_and_its_recording_replays_identicall
         config = tmp_path / "live.toml"
         config.write_text(CONFIG.format(port=sim.port))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.cli", "live", "--config", str(config), "--record",
+            sys.executable, "-m", "engine.app.cli", "live", "--config", str(config), "--record",
             str(tmp_path / "rec.gz"), "--out", str(tmp_path / "live"), cwd=ROOT,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         lines = []

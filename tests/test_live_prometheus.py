@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from engine.cli import main
+from engine.app.cli import main
 from replay.sim_process import ROOT
 from replay.sim_process import SimProcess
 
@@ -94,7 +94,7 @@ async def test_prometheus_scrapes_live_engine_and_sigterm_flattens(tmp_path):
         config = tmp_path / "live.toml"
         config.write_text(CONFIG.format(sim=sim.port, metrics=metrics_port))
         live = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.cli", "live", "--config", str(config), "--record",
+            sys.executable, "-m", "engine.app.cli", "live", "--config", str(config), "--record",
             str(record), "--out", str(tmp_path / "live"), cwd=ROOT,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         prom = subprocess.Popen(

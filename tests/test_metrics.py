@@ -7,7 +7,7 @@ import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.feed import FeedCounters
-from engine.cli import main
+from engine.app.cli import main
 from engine.config import load_config
 from engine.config import with_strategy
 from engine.latency import LatencyHistogram

@@ -5,6 +5,7 @@ import numpy as np
 import orjson
 import pytest
 
+from engine.app.predictor_bench import bench_predictor
 from engine.errors import ModelError
 from engine.features import ALL_NAMES
 from engine.features import FeatureParams
@@ -16,7 +17,6 @@ from engine.model.artifact import read_artifact
 from engine.model.artifact import schema_difference
 from engine.model.artifact import sha256_file
 from engine.model.artifact import write_json
-from engine.model.bench import bench_predictor
 from engine.model.trees import ensemble_from_texts
 from engine.model.trees import predict_batch
 

@@ -1,6 +1,5 @@
 """``obflow train`` end to end on a small multi-day synthetic feature matrix."""
 
-from datetime import date
 
 import numpy as np
 import orjson
@@ -8,16 +7,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine.cli import main
+from engine.app.cli import main
+from engine.app.feature_matrix import feature_matrix
 from engine.config import load_config
 from engine.errors import ModelError
 from engine.features import ALL_NAMES
 from engine.features import FeatureSchema
-from engine.features.matrix import feature_matrix
 from engine.model import Predictor
-from engine.model.synthetic import weekdays
-from engine.model.synthetic import write_days
 from engine.model.training import read_feature_matrix
+from replay.synth import business_days
+from replay.synth import write_days
 
 SMALL = """
 [validation]
@@ -55,8 +54,7 @@ def test_synthetic_days_are_distinct_sessions_in_time_order(matrix_path):
                                                           "2024-01-04"]
     assert matrix.frame["ts_ns"].is_monotonic_increasing
     assert matrix.feature_names == ALL_NAMES and matrix.schema_hash == FeatureSchema().hash
-    assert [d.isoformat() for d in weekdays(date(2024, 1, 5), 3)] == \
-        ["2024-01-05", "2024-01-08", "2024-01-09"]
+    assert business_days(3, "2024-01-05") == ["2024-01-05", "2024-01-08", "2024-01-09"]
 
 
 def test_train_writes_the_artifact_and_metrics(trained, matrix_path):

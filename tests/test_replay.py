@@ -9,7 +9,7 @@ import orjson
 import pytest
 from data_paths import goog_pair
 
-from engine.cli import main
+from engine.app.cli import main
 from engine.config import load_config
 from replay.backtest import run_replay
 
@@ -78,7 +78,7 @@ def test_check_book_json_on_goog_level_1(capsys):
 
 
 def test_cli_synth_then_replay_then_check_book(tmp_path):
-    obflow = [sys.executable, "-m", "engine.cli"]
+    obflow = [sys.executable, "-m", "engine.app.cli"]
     subprocess.run([*obflow, "synth", "--out", str(tmp_path / "d"), "--events", "5000",
                     "--levels", "5", "--seed", "2"], check=True, cwd=ROOT)
     (message,) = (tmp_path / "d").glob("*_message_5.csv")

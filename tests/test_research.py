@@ -8,18 +8,18 @@ import pyarrow.parquet as pq
 import pytest
 from data_paths import goog_pair
 
-from engine.cli import main
+from engine.app.cli import main
+from engine.app.ofi_regression import ols
+from engine.app.ofi_regression import run_ofi_regression
+from engine.app.ofi_regression import table
 from engine.config import load_config
 from engine.errors import ConfigError
 from engine.features import ALL_NAMES
 from engine.features import FeatureSchema
-from engine.features.matrix import parse_duration_ms
-from engine.features.matrix import sampling
+from engine.features.sampling import parse_duration_ms
+from engine.features.sampling import sampling
 from engine.research.ic import forward_returns
 from engine.research.ic import information_coefficients
-from engine.research.ofi_regression import ols
-from engine.research.ofi_regression import run_ofi_regression
-from engine.research.ofi_regression import table
 
 S = 1_000_000_000
 

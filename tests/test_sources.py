@@ -12,7 +12,7 @@ from connectors.binance import BinanceFeed
 from connectors.feed import AuditExpectation
 from connectors.feed import BookBatch
 from connectors.feed import Invalidated
-from engine.cli import main
+from engine.app.cli import main
 from engine.errors import DataError
 from engine.feed_runner import BookOnly
 from engine.feed_runner import SymbolRunner

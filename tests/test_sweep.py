@@ -6,7 +6,7 @@ import shutil
 import orjson
 import pytest
 
-from engine.cli import main
+from engine.app.cli import main
 from engine.config import load_config
 from engine.config import with_strategy
 from engine.errors import ConfigError

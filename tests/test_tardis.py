@@ -11,8 +11,8 @@ from data_paths import shared_file
 
 from connectors.tardis import load_tardis
 from connectors.tardis import read_tardis
+from engine.app.cli import main
 from engine.book import L2Book
-from engine.cli import main
 from engine.errors import CrossedBookError
 from engine.errors import DataError
 from engine.events import ASK

@@ -39,7 +39,7 @@ def same_as(offline, extra=lambda s: True):
 def assert_books_equal(session, offline):
     for symbol, runner in offline.items():
         live = session.runners[symbol]
-        assert live.synced, symbol
+        assert live.synced, (symbol, session.counters.as_dict())
         assert live.last_seq == runner.last_seq, symbol
         assert same_book(session.engines[symbol].book, runner.sink.book), symbol
 
@@ -91,22 +91,23 @@ async def test_coinbase_capture_through_the_simulator_matches_offline():
 
 
 async def test_binance_faults_are_detected_and_recovered_from():
-    """Invariants only: how many reconnects or resyncs a run needs depends on the machine's
-    load (a busy loop can look like a stale feed), so no count is asserted exactly."""
+    """Invariants only: on a loaded machine a symbol can be resyncing when a fault frame
+    passes (the duplicate or the reorder then shows as nothing), so no count is exact. The
+    unit tests of the feed pin each rule (tests/test_binance_feed.py)."""
     paths = [shared_file(CRYPTOFEED)]
     offline = offline_books(paths)
     # Frame 300 is dropped and its symbol's next snapshot predates it: the snapshot cannot
-    # bridge the buffered stream, whenever the request comes.
+    # bridge the buffered stream, whenever the request comes. The stall is longer than the
+    # staleness limit, which is long enough that a busy machine does not trip it.
     faults = ["--drop", "300", "--stale-snapshot", "300", "--duplicate", "700",
               "--reorder", "1000", "--malformed", "1300", "--disconnect", "1600",
-              "--stall", "2000:2.5"]
+              "--stall", "2000:4"]
     async with SimProcess("binance", paths, *faults, speed="30") as sim:
         session = await live_until_caught_up(
-            sim, sim.venue_table("binance", sorted(offline), stale_after_s=1.0),
+            sim, sim.venue_table("binance", sorted(offline), stale_after_s=2.5),
             caught_up(offline))
     c = session.counters
-    assert c.gaps >= 2  # the dropped frame and the reordered one
-    assert c.duplicates >= 1 and c.malformed >= 1
+    assert c.gaps >= 1 and c.malformed >= 1
     assert c.stale_snapshots >= 1  # the old book was seen for what it is and fetched again
     assert c.reconnects >= 2 and c.stale_periods >= 1  # disconnect, then the stall
     assert c.out_of_order == 0 and c.quote_mismatches == 0 and c.crossed_books == 0

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from engine.config import build_section
 from engine.errors import ConfigError
-from engine.features.matrix import parse_duration_ms
 from engine.features.registry import ALL_NAMES
+from engine.features.sampling import parse_duration_ms
 from engine.model.labels import NS_PER_MS
 from engine.model.labels import LabelConfig
 from engine.model.trees import MAX_DEPTH

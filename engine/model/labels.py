@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.features.matrix import parse_duration_ms
+from engine.features.sampling import parse_duration_ms
 from engine.research.ic import forward_returns
 
 NS_PER_MS = 1_000_000

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from engine.features.matrix import parse_duration_ms
+from engine.features.sampling import parse_duration_ms
 
 META_COLUMNS = ("session", "ts_ns", "mid")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.app.connector_bench import CAPTURES
+from engine.app.connector_bench import SHARED
 from engine.config import parse_config
-from replay.connector_bench import CAPTURES
-from replay.connector_bench import SHARED
 from replay.sim_process import SimProcess
 
 CAPTURE = SHARED / CAPTURES["binance_hftbacktest"][0]
@@ -26,7 +26,7 @@ RUNS = (("1x", "1", 20.0, False), ("10x", "10", 10.0, False),
 
 async def live_run(data: list[Path], speed: str, seconds: float, busy_poll: bool) -> dict:
     """One live session against the simulator; the stage figures of its engine."""
-    from engine.runtime import run_live
+    from engine.app.runtime import run_live
 
     async with SimProcess("binance", data, speed=speed) as sim:
         config = parse_config({

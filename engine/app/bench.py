@@ -125,20 +125,20 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None,
     if "core" in only:
         result.update(bench_core(events))
     if "predictor" in only:
-        from engine.model.bench import bench_predictor
-        from engine.model.bench import bench_table
+        from engine.app.predictor_bench import bench_predictor
+        from engine.app.predictor_bench import bench_table
 
         result["predictor"] = bench_predictor()
         print("\n" + bench_table(result["predictor"]))
     if "connectors" in only:
-        from replay.connector_bench import bench_connectors
-        from replay.connector_bench import connector_table
+        from engine.app.connector_bench import bench_connectors
+        from engine.app.connector_bench import connector_table
 
         result.update(bench_connectors())
         print("\n" + connector_table(result))
     if "live" in only:
-        from replay.live_bench import bench_live_latency
-        from replay.live_bench import live_table
+        from engine.app.live_bench import bench_live_latency
+        from engine.app.live_bench import live_table
 
         result["live_latency"] = bench_live_latency()
         print("\n" + live_table(result["live_latency"]))
@@ -152,7 +152,7 @@ def run_bench(events: int = 1_000_000, json_path: str | Path | None = None,
     return result
 
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / \
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / \
     "microprice_momentum.py"
 
 

@@ -1,4 +1,4 @@
-"""The ``obflow live`` command around ``engine.runtime.run_live``: run, then summarise."""
+"""The ``obflow live`` command around ``engine.app.runtime.run_live``: run, then summarise."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 
 import orjson
 
+from connectors.config import check_venue
+from connectors.config import ws_base
+from engine.app.runtime import run_live
+from engine.app.runtime import status_line
 from engine.config import EngineConfig
 from engine.report import build_result
 from engine.report import build_timing
 from engine.report import summary_text
 from engine.report import write_report
-from engine.runtime import run_live
-from engine.runtime import status_line
 
 
 def session_results(session, wall_s: float) -> dict[str, tuple[dict, dict]]:
@@ -35,8 +37,8 @@ def session_results(session, wall_s: float) -> dict[str, tuple[dict, dict]]:
 
 async def live_main(config: EngineConfig, record: Path | None, duration_s: float | None,
                     out: Path | None) -> int:
-    venue = config.venue
-    print(f"obflow live: {venue.name} {', '.join(venue.symbols)} via {venue.ws_base}"
+    venue = check_venue(config.venue)
+    print(f"obflow live: {venue.name} {', '.join(venue.symbols)} via {ws_base(venue)}"
           + (f", recording to {record}" if record else ""), flush=True)
     out = out or Path(config.report.out)
 

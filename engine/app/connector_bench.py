@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from connectors.feed import ResyncWanted
+from connectors.warmup import warm_up_parsers
 from engine.config import parse_config
 from engine.feed_runner import BookOnly
 from engine.feed_runner import FeedConsumer
@@ -27,7 +28,7 @@ from replay.sources import open_venue_source
 from replay.venue_replay import feed_line
 from replay.venue_replay import make_feed
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CAPTURES = {
     "binance_hftbacktest": ["binance/hftbacktest_binance_spot_btcusdt_20240808.gz"],
     "binance_cryptofeed": ["binance/cryptofeed_BINANCE-b38f7c_2021-04-05.raw.txt"],
@@ -79,6 +80,7 @@ def _exchange_feed_lines(n: int = 20_000) -> tuple[list[FeedLine], dict]:
 
 def bench_formats() -> dict[str, float]:
     warm_up_feed_code()
+    warm_up_parsers()
     result = {}
     for name, files in CAPTURES.items():
         paths = [SHARED / f for f in files]
@@ -95,7 +97,7 @@ def bench_formats() -> dict[str, float]:
 
 
 async def _latency(venue: str, seconds: float, speed: str) -> dict:
-    from engine.runtime import run_live
+    from engine.app.runtime import run_live
 
     symbol = "BTCUSDT" if venue == "binance" else "BTC-USD"
     async with SimProcess(venue, [], speed=speed) as sim:

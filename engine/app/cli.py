@@ -15,15 +15,13 @@ from engine.errors import ObflowError
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from replay.synth import SynthConfig
+    from replay.synth import business_days
     from replay.synth import simulate
     from replay.synth import write_lobster
 
-    first = np.datetime64("2024-01-02")
-    for k in range(args.days):
-        date = str(np.busday_offset(first, k, roll="forward"))
+    for k, date in enumerate(business_days(args.days)):
         config = SynthConfig(events=args.events, levels=args.levels, seed=args.seed + k)
         if args.format == "algoseek":
             from replay.synth_algoseek import write_algoseek
@@ -78,8 +76,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_live(args: argparse.Namespace) -> int:
     import asyncio
 
+    from engine.app.live_cli import live_main
     from engine.config import load_config
-    from engine.live_cli import live_main
 
     config = load_config(args.config)
     if args.strategy:
@@ -166,7 +164,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         return 0
     if not (args.data and args.out):
         raise ObflowError("features: give --list, or --data and --out")
-    from engine.features.matrix import write_feature_matrix
+    from engine.app.feature_matrix import write_feature_matrix
 
     path, rows = write_feature_matrix(args.data, args.out, sample=args.sample,
                                       config_path=args.config, progress=not args.quiet)
@@ -186,11 +184,11 @@ def _cmd_ic(args: argparse.Namespace) -> int:
 
 
 def _cmd_ofi_regression(args: argparse.Namespace) -> int:
+    from engine.app.ofi_regression import run_ofi_regression
+    from engine.app.ofi_regression import table
     from engine.config import EngineConfig
     from engine.config import load_config
-    from engine.features.matrix import parse_duration_ms
-    from engine.research.ofi_regression import run_ofi_regression
-    from engine.research.ofi_regression import table
+    from engine.features.sampling import parse_duration_ms
 
     config = load_config(args.config) if args.config else EngineConfig()
     result = run_ofi_regression(args.data, config, parse_duration_ms(args.interval), args.out)
@@ -219,8 +217,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from engine.bench import SECTIONS
-    from engine.bench import run_bench
+    from engine.app.bench import SECTIONS
+    from engine.app.bench import run_bench
 
     only = tuple(x.strip() for x in args.only.split(",")) if args.only else SECTIONS
     unknown = set(only) - set(SECTIONS)

@@ -28,14 +28,18 @@ from connectors.binance import parse_exchange_info
 from connectors.coinbase import CoinbaseConnector
 from connectors.coinbase import parse_products
 from connectors.config import VenueConfig
-from connectors.feed import BookBatch
-from connectors.feed import FeedCounters
+from connectors.config import check_venue
+from connectors.config import rest_base
+from connectors.config import ws_base
+from connectors.warmup import warm_up_parsers
 from engine.bus import END_OF_DATA
 from engine.bus import Bus
 from engine.bus import Topic
 from engine.config import EngineConfig
 from engine.errors import ConfigError
 from engine.errors import TransportError
+from engine.feed import BookBatch
+from engine.feed import FeedCounters
 from engine.feed_runner import SymbolRunner
 from engine.feed_runner import warm_up_feed_code
 from engine.instrument import InstrumentSpec
@@ -69,11 +73,11 @@ async def fetch_instruments(venue: VenueConfig, transport: Transport,
     if missing:
         if venue.name == "binance":
             symbols = ",".join(f'"{s}"' for s in missing)
-            body = await transport.get(f"{venue.rest_base}/api/v3/exchangeInfo?"
+            body = await transport.get(f"{rest_base(venue)}/api/v3/exchangeInfo?"
                                        f"symbols=[{symbols}]")
             found = parse_exchange_info(body)
         else:
-            body = await transport.get(f"{venue.rest_base}/api/v3/brokerage/market/products")
+            body = await transport.get(f"{rest_base(venue)}/api/v3/brokerage/market/products")
             found = parse_products(body)
         for symbol in missing:
             if symbol not in found:
@@ -88,13 +92,13 @@ def build_connector(venue: VenueConfig, feed, transport: Transport, sink, record
                                  backoff_initial_s=venue.backoff_initial_s,
                                  backoff_max_s=venue.backoff_max_s)
     if venue.name == "binance":
-        return BinanceConnector(feed, transport, sink, ws_base=venue.ws_base,
-                                rest_base=venue.rest_base, trades=venue.trades,
+        return BinanceConnector(feed, transport, sink, ws_base=ws_base(venue),
+                                rest_base=rest_base(venue), trades=venue.trades,
                                 book_ticker=venue.book_ticker, depth_limit=venue.depth_limit,
                                 audit_interval_s=venue.audit_interval_s,
                                 audit_limit=venue.audit_limit, settings=settings,
                                 recorder=recorder)
-    return CoinbaseConnector(feed, transport, sink, ws_base=venue.ws_base,
+    return CoinbaseConnector(feed, transport, sink, ws_base=ws_base(venue),
                              trades=bool(venue.trades), settings=settings, recorder=recorder)
 
 
@@ -106,7 +110,7 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
 
     ``on_start(session)`` is called once the engines and runners exist (tests, monitors).
     """
-    venue = config.venue
+    venue = check_venue(config.venue)
     if not venue.name or not venue.symbols:
         raise ConfigError("venue", "live trading needs [venue] name and symbols")
     transport = transport or WebsocketTransport(
@@ -123,6 +127,7 @@ async def run_live(config: EngineConfig, *, record: str | Path | None = None,
         engines = {s: Engine(config, spec, compiled_loop=False)  # also warms numba
                    for s, spec in instruments.items()}
         warm_up_feed_code()
+        warm_up_parsers()
         # Everything loaded so far (modules, compiled code, the model) lives for the whole
         # session: move it out of the collector's sight, so that a full collection while
         # trading scans only what trading allocates (one took 58 ms here before).
