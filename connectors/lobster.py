@@ -217,6 +217,8 @@ def read_messages_counted(path: str | Path) -> tuple[np.ndarray, int]:
 
 def _refuse_empty(path: Path, kind: str) -> None:
     """An empty file would replay as an empty day and exit 0: refuse it by name."""
+    if not path.is_file():
+        raise DataError(str(path), 0, f"no such file (expected the LOBSTER {kind} file)")
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
             head = f.read(1 << 16)

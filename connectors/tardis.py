@@ -124,6 +124,8 @@ def read_tardis(path: str | Path) -> TardisFile:
     types.update({c: pa.string() for c in header if c not in types})
     table = read_table(path, types, required=header)
     name = str(path)
+    if not table.num_rows:
+        raise DataError(name, 1, "a header and no rows (expected Tardis rows after line 1)")
     exchanges, _ = labels(table["exchange"])
     if len(exchanges) > 1:
         raise DataError(name, 0, f"rows of several exchanges ({', '.join(exchanges)})")

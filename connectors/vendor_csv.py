@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -44,9 +45,22 @@ def open_text(path: Path):
 
 def header_of(path: Path) -> list[str]:
     """The column names on line 1."""
-    with open_text(path) as f:
-        first = f.readline()
+    try:
+        with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as f:
+            raw = f.readline()
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataError(str(path), 1, f"the gzip stream is cut short or damaged ({exc})") \
+            from None
+    try:
+        first = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), 1, _not_utf8(raw, exc)) from None
     return [c.strip() for c in first.rstrip("\r\n").split(",")]
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return (f"byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1} is not UTF-8 "
+            "text (expected a CSV line)")
 
 
 def line_of(row: int) -> int:
@@ -76,7 +90,7 @@ def read_table(path: str | Path, types: dict[str, pa.DataType], *,
                     include_columns=list(required), strings_can_be_null=False,
                     true_values=["true", "True", "TRUE"],
                     false_values=["false", "False", "FALSE"]))
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, EOFError, OSError) as exc:  # OSError: a gzip stream cut short
         line, why = _first_bad_line(path, header, types)
         raise DataError(str(path), line, why or str(exc)) from None
 
@@ -85,26 +99,42 @@ def _first_bad_line(path: Path, header: list[str], types: dict[str, pa.DataType]
                     ) -> tuple[int, str]:
     """Slow path after pyarrow refused the file: the first line that is wrong, and why."""
     checks = {i: t for i, name in enumerate(header) if (t := types.get(name)) is not None}
-    with open_text(path) as f:
-        for line_no, row in enumerate(csv.reader(f), start=1):
-            if line_no == 1:
-                continue
-            if len(row) != len(header):
-                return line_no, f"expected {len(header)} columns, found {len(row)}"
-            for col, kind in checks.items():
-                value = row[col]
-                if pa.types.is_integer(kind):
-                    ok = value.lstrip("-").isdigit()
-                    if ok and not -2**63 <= int(value) < 2**63:
-                        return line_no, (f"column {header[col]}: {value!r} is beyond the 64-bit "
-                                         f"integer range (expected {-2**63} to {2**63 - 1})")
-                elif pa.types.is_boolean(kind):
-                    ok = value.lower() in ("true", "false")
-                else:
+    line_no = 0
+    try:
+        with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as f:
+            for line_no, raw in enumerate(f, start=1):
+                if line_no == 1:
                     continue
-                if not ok:
-                    return line_no, f"column {header[col]}: {value!r} is not a valid {kind}"
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return line_no, _not_utf8(raw, exc)
+                why = _row_problem(next(csv.reader([text]), []), header, checks)
+                if why:
+                    return line_no, why
+    except (EOFError, OSError, zlib.error) as exc:
+        return line_no + 1, f"the gzip stream is cut short or damaged ({exc})"
     return 0, ""
+
+
+def _row_problem(row: list[str], header: list[str], checks: dict[int, pa.DataType]) -> str:
+    """What is wrong with one data row ("" if nothing pyarrow would refuse)."""
+    if len(row) != len(header):
+        return f"expected {len(header)} columns, found {len(row)}"
+    for col, kind in checks.items():
+        value = row[col]
+        if pa.types.is_integer(kind):
+            ok = value.lstrip("-").isdigit()
+            if ok and not -2**63 <= int(value) < 2**63:
+                return (f"column {header[col]}: {value!r} is beyond the 64-bit integer range "
+                        f"(expected {-2**63} to {2**63 - 1})")
+        elif pa.types.is_boolean(kind):
+            ok = value.lower() in ("true", "false")
+        else:
+            continue
+        if not ok:
+            return f"column {header[col]}: {value!r} is not a valid {kind}"
+    return ""
 
 
 @njit(cache=True)

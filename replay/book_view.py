@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,14 @@ import numpy as np
 
 from connectors.config import VenueConfig
 from connectors.feed import Output
+from connectors.feed import VenueFeed
 from connectors.lobster import find_pairs
 from connectors.lobster import load_day
 from engine.book import L2Book
 from engine.config import EngineConfig
+from engine.errors import BookError
 from engine.errors import ConfigError
+from engine.errors import DataError
 from engine.events import F_LAST
 from engine.feed_runner import BookOnly
 from engine.feed_runner import SymbolRunner
@@ -29,6 +33,8 @@ from engine.instrument import InstrumentSpec
 from engine.instrument import lobster_instrument
 from replay.historical import historical_format
 from replay.historical import open_historical
+from replay.sources import FeedLine
+from replay.sources import VenueSource
 from replay.sources import open_venue_source
 from replay.venue_replay import StopReplay
 from replay.venue_replay import drive
@@ -119,8 +125,52 @@ def book_at(data: list[str | Path], *, symbol: str | None = None, at_ns: int | N
             raise StopReplay
         runner.on_output(out)
 
-    drive(source, feed, consume)
+    checked = _Checked(source, feed)
+
+    def consume_checked(out: Output) -> None:
+        try:
+            consume(out)
+        except BookError as exc:  # name the capture's file and line, not the symbol
+            raise DataError(checked.path, checked.line, exc.reason) from None
+
+    drive(checked, feed, consume_checked)
+    if not runner.synced and not checked.stopped_early:
+        raise DataError(source.name, 0, f"{symbol}: the book never synced (expected a depth "
+                        "snapshot that the capture's updates bridge)")
     return view(sink.book, spec, symbol, sink.last_ts_ns, levels, synced=runner.synced)
+
+
+class _Checked:
+    """A venue source whose malformed frames stop the book with file and line.
+
+    Live, a malformed frame is counted and the book resyncs from a new snapshot; a capture
+    holds no new snapshot, so the book would silently stay stale (or empty) to the end.
+    """
+
+    def __init__(self, source: VenueSource, feed: VenueFeed) -> None:
+        self.source = source
+        self.feed = feed
+        self.path = ""
+        self.line = 0
+        self.stopped_early = True
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def lines(self) -> Iterator[FeedLine]:
+        malformed = self.feed.counters.malformed
+        for path in self.source.paths:
+            self.path = str(path)
+            one = VenueSource([path], self.source.format, self.source.venue,
+                              self.source.symbols, self.source.instruments)
+            for line in one.lines():
+                self.line = line.line
+                yield line  # the feed has taken it when the next one is asked for
+                if self.feed.counters.malformed != malformed:
+                    raise DataError(self.path, self.line,
+                                    f"malformed frame: {self.feed.errors[-1]}")
+        self.stopped_early = False
 
 
 def _lobster_book(path: Path, at_ns: int | None, levels: int) -> BookView:

@@ -375,11 +375,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command: exit 0, 1 (check-book mismatches), 2 with one error line naming the
+    file (and line) for bad input, or 141 when the reader of stdout went away."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ObflowError as exc:
         print(f"obflow {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # ``obflow replay ... | head``: the reader closed the pipe. Point stdout at devnull so
+        # that the flush at exit does not raise again, and end as a shell does on SIGPIPE.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        # An input path that cannot be opened, from code that opens files directly.
+        why = "no such file" if isinstance(exc, FileNotFoundError) else "cannot be opened"
+        message = f"{exc.filename}: {exc.strerror or why}" if exc.filename is not None \
+            else f"{exc}: {why}"  # pyarrow and others put only the path in the message
+        print(f"obflow {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 
