@@ -29,10 +29,10 @@ H_BID_LEVELS = 3  #: occupied bid levels
 H_ASK_LEVELS = 4  #: occupied ask levels
 H_SIZE = 5
 
-#: Outcomes of applying events.
+#: Outcomes of ``apply_events`` (``engine.loop`` has its own stop reasons, named apart).
 APPLIED = 0  #: every event was applied
-OUT_OF_RANGE = 1  #: the event at the returned index lies outside the arrays; grow and resume
-CROSSED = 2  #: the book is crossed or locked after the message ending at the returned index
+APPLY_OUT_OF_RANGE = 1  #: the event at the returned index lies outside the arrays; grow and resume
+APPLY_CROSSED = 2  #: the book is crossed or locked after the message ending at the returned index
 
 NO_PRICE = np.iinfo(np.int64).min  #: price slot of an empty level in ``top_levels`` output
 
@@ -108,16 +108,16 @@ def apply_events(bid: np.ndarray, ask: np.ndarray, hdr: np.ndarray, events: np.n
     """Apply ``events[start:end]``; returns ``(index, outcome)``.
 
     Non-book events are skipped. The crossed check runs at message ends (``F_LAST``), where
-    the book is consistent; on CROSSED the returned index is that of the message's last event
-    (already applied), on OUT_OF_RANGE it is the event that could not be applied.
+    the book is consistent; on APPLY_CROSSED the returned index is that of the message's last event
+    (already applied), on APPLY_OUT_OF_RANGE it is the event that could not be applied.
     """
     for i in range(start, end):
         ev = events[i]
         if ev.kind == BOOK_DELTA:
             if not apply_delta(bid, ask, hdr, ev.side, ev.px_ticks, ev.qty_lots):
-                return i, OUT_OF_RANGE
+                return i, APPLY_OUT_OF_RANGE
         if ev.flags & F_LAST and is_crossed(hdr):
-            return i, CROSSED
+            return i, APPLY_CROSSED
     return end, APPLIED
 
 
@@ -217,9 +217,9 @@ class L2Book:
         i, n = 0, len(events)
         while i < n:
             i, outcome = apply_events(self.bid, self.ask, self.hdr, events, i, n)
-            if outcome == OUT_OF_RANGE:
+            if outcome == APPLY_OUT_OF_RANGE:
                 self.make_room(int(events["px_ticks"][i]), seq=int(events["seq"][i]))
-            elif outcome == CROSSED:
+            elif outcome == APPLY_CROSSED:
                 raise CrossedBookError(
                     f"crossed book: best bid {self.best_bid_tick()} >= best ask "
                     f"{self.best_ask_tick()} ticks", seq=int(events["seq"][i]), source=self.source)
@@ -284,7 +284,7 @@ class L2Book:
         return int(self.hdr[H_BID_LEVELS if side == BID else H_ASK_LEVELS])
 
 
-__all__ = ["APPLIED", "ASK", "BID", "CROSSED", "NO_PRICE", "OUT_OF_RANGE", "L2Book",
+__all__ = ["APPLIED", "APPLY_CROSSED", "APPLY_OUT_OF_RANGE", "ASK", "BID", "NO_PRICE", "L2Book",
            "apply_delta", "apply_events", "is_crossed", "qty_at", "side_depth",
            "top_levels"]
 
