@@ -343,7 +343,8 @@ def beyond_view(row: np.ndarray, levels: int, col: int, px: int, is_bid: bool) -
 def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
     """Decode messages into ``out``; returns (events written, bad line or 0, problem code).
 
-    Problem codes: 1 price off the tick grid, 2 a size going negative, 3 crossed row.
+    Problem codes: 1 price off the tick grid, 2 a size going negative, 3 the orderbook row
+    after a type 1-4 message does not show the size that the message gives its level.
     """
     n_out = 0
     n = msgs.shape[0]
@@ -404,6 +405,13 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
                     new = old + size if typ == 1 else old - size
                     if new < 0:
                         return n_out, line, 2
+                    # A message that crosses the row before is left to the book, which stops
+                    # with a crossed-book error at this line.
+                    crosses = (prev[0] != EMPTY_ASK and price >= prev[0]) if is_bid else (
+                        prev[2] != EMPTY_BID and price <= prev[2])
+                    if not crosses and not beyond_view(row, levels, col, price, is_bid) \
+                            and _level_size(row, levels, col, price) != new:
+                        return n_out, line, 3  # e.g. a message and its row written twice
                     if not count_only:
                         e = out[n_out]
                         e.kind = BOOK_DELTA
@@ -450,6 +458,22 @@ def _decode(msgs, ob, upt, levels, ts_offset, out, count_only):
 
 
 _PROBLEMS = {2: "the message removes more than the level's size in the previous orderbook row"}
+
+
+def disagreement(message: np.ndarray, prev: np.ndarray, row: np.ndarray) -> str:
+    """How the orderbook row after a type 1-4 message disagrees with what the message did."""
+    levels = row.shape[0] // 4
+    col = 2 if message[M_DIR] == 1 else 0
+    price, size, typ = int(message[M_PRICE]), int(message[M_SIZE]), int(message[M_TYPE])
+    old = int(_level_size(prev, levels, col, price))
+    new = old + size if typ == 1 else old - size
+    shown = int(_level_size(row, levels, col, price))
+    side = "bid" if col == 2 else "ask"
+    return (f"the orderbook row after this type {typ} message shows {shown} at {side} {price}, "
+            f"but the message makes it {new} ({old} in the row before "
+            f"{'+' if typ == 1 else '-'} {size}): a duplicated, missing or altered message or "
+            "row (expected each row to be the book after its message; obflow check-book lists "
+            "every disagreement)")
 
 
 def off_grid(message: np.ndarray, row: np.ndarray, instrument: InstrumentSpec) -> str:
@@ -510,6 +534,9 @@ def decode(messages: np.ndarray, orderbook: np.ndarray, instrument: InstrumentSp
     if problem == 1:
         raise DataError(source, line, off_grid(messages[line - 1], orderbook[line - 1],
                                                instrument))
+    if problem == 3:
+        raise DataError(source, line, disagreement(messages[line - 1], orderbook[line - 2],
+                                                   orderbook[line - 1]))
     if problem:
         raise DataError(source, line, _PROBLEMS[problem])
     events = np.zeros(count, dtype=event_dtype)

@@ -68,3 +68,19 @@ def test_orderbook_values_that_do_not_fit_are_refused(tmp_path, value):
     with pytest.raises(DataError, match=repr(value) if value == "nan" else value) as info:
         load(tmp_path, MESSAGES, book)
     assert info.value.line == 2 and "orderbook" in info.value.path
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_a_duplicated_message_is_refused_at_its_line(tmp_path, both):
+    """Written twice with its row, the second copy would add 50 again while the row still
+    says 150: refused at the copy's line, never a silently wrong book."""
+    messages = MESSAGES[:3] + MESSAGES[2:]
+    book = BOOK[:3] + BOOK[2:] if both else BOOK
+    with pytest.raises(DataError) as info:
+        load(tmp_path, messages, book)
+    if both:
+        assert info.value.line == 4
+        assert "shows 150 at bid 1000000, but the message makes it 200 (150 in the row " \
+               "before + 50): a duplicated, missing or altered message" in str(info.value)
+    else:  # the files no longer have the same length
+        assert "5 rows but orderbook file has 4" in str(info.value)
