@@ -5,7 +5,6 @@ and Coinbase files and run through the real command line in a subprocess.
 """
 
 import gzip
-import importlib.util
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from engine.errors import DataError
 from engine.instrument import InstrumentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = "engine.app.cli" if importlib.util.find_spec("engine.app.cli") else "engine.cli"
+CLI = "engine.app.cli"  #: run as ``python -m``, as the obflow script does
 
 
 def obflow(*args: object) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ LOBSTER's own published samples hold such times (``43002.632812672004``); the fi
 are the shared GOOG level-1 pair with one time rewritten to 12 decimals.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from connectors.lobster import _time_ns
 from connectors.lobster import read_messages_counted
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = "engine.app.cli" if importlib.util.find_spec("engine.app.cli") else "engine.cli"
+CLI = "engine.app.cli"  #: run as ``python -m``, as the obflow script does
 LINE = 5  # 34200.113246707, a hidden execution
 
 
