@@ -400,12 +400,13 @@ class Engine:
         adverse = 0.0
         entry = pf.avg_entry_mid_ticks()
         if entry is not None and mid2 is not None:
-            adverse = adverse_ticks(entry, mid2, pf.position)
+            adverse = adverse_ticks.py_func(entry, mid2, pf.position)
         pnl = 0.0
         if mid2 is not None:
             first, fees0, _ = self._session_start
             start = self.marks[first - 1].equity2 if first else 0
-            pnl = day_pnl(pf.cash, pf.position, mid2, start, self._money, pf.fees - fees0)
+            pnl = day_pnl.py_func(pf.cash, pf.position, mid2, start, self._money,
+                                  pf.fees - fees0)
         return RiskState(pf.position, buy, sell, pf.opened_ns, self.book_valid, lot_value,
                          adverse, pnl, self.halted, self.killed)
 

@@ -141,7 +141,7 @@ def exit_reason(state: RiskState, now_ns: int, config: RiskConfig) -> str | None
     deadline = holding_deadline_ns(state, config)
     if deadline is not None and now_ns >= deadline:
         return "max_holding"
-    if stop_loss_hit(state.adverse_ticks, config.stop_loss_ticks):
+    if stop_loss_hit.py_func(state.adverse_ticks, config.stop_loss_ticks):
         return "stop_loss"
     return None
 
@@ -160,7 +160,7 @@ def forced_exit(state: RiskState, now_ns: int, config: RiskConfig) -> OrderInten
 
 def halt_reason(state: RiskState, local_time_s: float | None, config: RiskConfig) -> str | None:
     """Whether this session must stop taking new risk now."""
-    if loss_stop_hit(state.day_pnl, config.daily_loss_limit):
+    if loss_stop_hit.py_func(state.day_pnl, config.daily_loss_limit):
         return "daily_loss_stop"
     close = config.session_close_s
     if close is not None and local_time_s is not None and local_time_s >= close:
@@ -198,6 +198,8 @@ def adverse_ticks(entry_mid: float, mid2: int, position: int) -> float:
     return (entry_mid - mid2 / 2) * (1 if position > 0 else -1)
 
 
+# Python calls the compiled rules' ``py_func``: the same code without a numba dispatch at
+# every wakeup (nor a compile in a live session on a first call with new argument types).
 @njit(cache=True)
 def loss_stop_hit(day_pnl: float, daily_loss_limit: float) -> bool:
     """The daily loss stop's rule (a limit of 0 is off)."""

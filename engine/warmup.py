@@ -71,8 +71,6 @@ def warm_strategy(strategy: object, schema, model: ModelArrays) -> None:
     from engine.decision_loop import control_dtype
     from engine.decision_loop import fill_decision
     from engine.risk import account_dtype
-    from engine.risk import adverse_ticks
-    from engine.risk import day_pnl
     from engine.strategy import MAX_INTENTS
     from engine.strategy import decision_dtype
     from engine.strategy import intent_dtype
@@ -102,8 +100,6 @@ def warm_strategy(strategy: object, schema, model: ModelArrays) -> None:
     fill_decision(io.decision[0], book.hdr, book.bid, book.ask, account[0], 3)
     clone.kernels.decide(io.decision[0], np.zeros(len(schema.names)), np.full(1, np.nan),
                          io.orders, 0, clone.state, params, io.intents)
-    day_pnl(0, 0, 2, 0, 1.0, 0.0)
-    adverse_ticks(1.0, 2, 1)
     _warmed.add(type(strategy))
 
 
